@@ -1,0 +1,215 @@
+"""A read-only, in-memory view of the content store, with its search index.
+
+Loaded once at start (and again after an import); the dialogue and the CLI read from it without
+touching the database for every question. The current implementation status is read from the
+store on demand, because staff change it while the bot runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.languages import FALLBACK_CHAIN
+from bot.models import (
+    ActionField,
+    Goal,
+    Measure,
+    MeasureOrganisation,
+    Offer,
+    OfferMeasure,
+    OfferProvider,
+    Organisation,
+    StatusReport,
+    Translation,
+)
+from bot.search import (
+    W_ACCESS,
+    W_BODY,
+    W_KEYWORD,
+    W_OFFICIAL,
+    W_SUMMARY,
+    W_TITLE,
+    SearchDoc,
+    SearchIndex,
+)
+
+
+@dataclass(frozen=True)
+class Text:
+    lang: str
+    title: str
+    summary: str
+    access: str | None
+    keywords: tuple[str, ...]
+    machine: bool
+
+
+@dataclass
+class OrgView:
+    id: str
+    name_de: str
+    contact: dict[str, str]  # only the fields that exist
+
+
+@dataclass
+class Responsible:
+    org: OrgView
+    as_printed: str
+    lead: bool
+
+
+@dataclass
+class MeasureView:
+    number: str
+    note: str | None
+    field_number: int
+    text_de: str
+    responsible_de: str
+    responsible: list[Responsible] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)
+    texts: dict[str, Text] = field(default_factory=dict)
+
+    @property
+    def printed_number(self) -> str:
+        return f"{self.number} {self.note}" if self.note else self.number
+
+
+@dataclass
+class OfferView:
+    id: str
+    kind: str
+    target_groups: list[str]
+    measures: list[str]
+    providers: list[tuple[OrgView, str]]
+    contact: dict[str, str]
+    texts: dict[str, Text] = field(default_factory=dict)
+
+
+@dataclass
+class FieldView:
+    number: int
+    title_de: str
+    measures: list[str] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    texts: dict[str, Text] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Status:
+    status: str
+    progress: int | None
+    reported_at: datetime
+
+
+def pick_text(texts: dict[str, Text], lang: str) -> Text | None:
+    """The text in ``lang``, else in the fallback chain (en, de)."""
+    for code in (lang, *FALLBACK_CHAIN):
+        if code in texts:
+            return texts[code]
+    return next(iter(texts.values()), None)
+
+
+class Catalog:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.fields: dict[int, FieldView] = {}
+        self.measures: dict[str, MeasureView] = {}
+        self.offers: dict[str, OfferView] = {}
+        self.organisations: dict[str, OrgView] = {}
+        self.languages: set[str] = set()
+        self.index: SearchIndex | None = None
+
+    @classmethod
+    def load(cls, engine: Engine, *, threshold: float | None = None) -> Catalog:
+        cat = cls(engine)
+        with Session(engine) as s:
+            for o in s.exec(select(Organisation)).all():
+                contact = {k: getattr(o, k) for k in ("phone", "email", "address", "url", "hours")}
+                cat.organisations[o.id] = OrgView(o.id, o.name_de, {k: v for k, v in contact.items() if v})
+            for f in s.exec(select(ActionField).order_by(ActionField.number)).all():
+                cat.fields[f.number] = FieldView(f.number, f.title_de)
+            for g in s.exec(select(Goal).order_by(Goal.field_number, Goal.position)).all():
+                cat.fields[g.field_number].goals.append(g)
+            for m in s.exec(select(Measure).order_by(Measure.position)).all():
+                cat.measures[m.number] = MeasureView(
+                    m.number, m.note, m.field_number, m.text_de, m.responsible_de
+                )
+                cat.fields[m.field_number].measures.append(m.number)
+            for r in s.exec(
+                select(MeasureOrganisation).order_by(
+                    MeasureOrganisation.measure_number, MeasureOrganisation.position
+                )
+            ).all():
+                cat.measures[r.measure_number].responsible.append(
+                    Responsible(cat.organisations[r.organisation_id], r.as_printed, r.lead)
+                )
+            for o in s.exec(select(Offer).order_by(Offer.position)).all():
+                contact = {k: getattr(o, k) for k in ("phone", "email", "address", "url", "hours")}
+                cat.offers[o.id] = OfferView(
+                    o.id, o.kind, list(o.target_groups), [], [],
+                    {k: v for k, v in contact.items() if v},
+                )
+            for om in s.exec(select(OfferMeasure).order_by(OfferMeasure.position)).all():
+                cat.offers[om.offer_id].measures.append(om.measure_number)
+                cat.measures[om.measure_number].offers.append(om.offer_id)
+            for op in s.exec(select(OfferProvider).order_by(OfferProvider.position)).all():
+                cat.offers[op.offer_id].providers.append((cat.organisations[op.organisation_id], op.role))
+            for t in s.exec(select(Translation)).all():
+                text = Text(t.lang, t.title, t.summary, t.access, tuple(t.keywords), t.machine)
+                cat.languages.add(t.lang)
+                target = {"field": cat.fields, "measure": cat.measures, "offer": cat.offers}.get(t.entity)
+                if target is None:
+                    continue
+                key = int(t.key) if t.entity == "field" else t.key
+                if key in target:
+                    target[key].texts[t.lang] = text
+        cat.index = cat.build_index(threshold=threshold)
+        return cat
+
+    def search_docs(self) -> list[SearchDoc]:
+        docs: list[SearchDoc] = []
+        for m in self.measures.values():
+            wt: list[tuple[str, float]] = [(m.text_de, W_OFFICIAL)]
+            wt += [(r.as_printed, W_BODY) for r in m.responsible]
+            for t in m.texts.values():
+                wt += [(t.title, W_TITLE), (t.summary, W_SUMMARY), (" ".join(t.keywords), W_KEYWORD)]
+            docs.append(SearchDoc("measure", m.number, (m.number,), wt))
+        for o in self.offers.values():
+            wt = [(org.name_de, W_BODY) for org, _ in o.providers]
+            for t in o.texts.values():
+                wt += [
+                    (t.title, W_TITLE), (t.summary, W_SUMMARY), (t.access or "", W_ACCESS),
+                    (" ".join(t.keywords), W_KEYWORD),
+                ]
+            docs.append(SearchDoc("offer", o.id, tuple(o.measures), wt))
+        return docs
+
+    def build_index(self, *, threshold: float | None = None, extra: list[SearchDoc] | None = None) -> SearchIndex:
+        kwargs = {} if threshold is None else {"threshold": threshold}
+        return SearchIndex(self.search_docs() + (extra or []), **kwargs)
+
+    # -- status ------------------------------------------------------------------------------
+    def status_of(self, number: str) -> Status | None:
+        with Session(self.engine) as s:
+            row = s.exec(
+                select(StatusReport)
+                .where(StatusReport.measure_number == number)
+                .order_by(StatusReport.id.desc())
+                .limit(1)
+            ).first()
+        return Status(row.status, row.progress, row.reported_at) if row else None
+
+    def all_statuses(self) -> dict[str, Status]:
+        with Session(self.engine) as s:
+            latest = (
+                select(StatusReport.measure_number, func.max(StatusReport.id).label("id"))
+                .group_by(StatusReport.measure_number)
+                .subquery()
+            )
+            rows = s.exec(select(StatusReport).join(latest, StatusReport.id == latest.c.id)).all()
+        return {r.measure_number: Status(r.status, r.progress, r.reported_at) for r in rows}

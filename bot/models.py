@@ -1,0 +1,240 @@
+"""The store: SQLModel tables. SQLite by default, PostgreSQL through DATABASE_URL.
+
+Content tables (Field … Translation) are written only by the importer, from ``data/``.
+Everything else (residents, subscriptions, status history, staff, newsletters) is never touched by
+the importer. Schema changes go through Alembic (``migrations/``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware timestamp on every backend (SQLite forgets the zone; we restore UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def ts_column(nullable: bool = False, **kw) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, **kw)
+
+
+# --- content ------------------------------------------------------------------------------------
+
+
+class ActionField(SQLModel, table=True):
+    """One of the 7 fields of action ("Handlungsfelder"); 7 is "Handlungsfeldübergreifendes"."""
+
+    __tablename__ = "field"
+    number: int = Field(primary_key=True)
+    title_de: str
+
+
+class Goal(SQLModel, table=True):
+    """A main goal ("Hauptziel") under its sub-heading, German text verbatim."""
+
+    id: str = Field(primary_key=True, max_length=16)
+    field_number: int = Field(foreign_key="field.number", index=True)
+    position: int
+    heading_de: str | None = None
+    text_de: str
+
+
+class Measure(SQLModel, table=True):
+    """A measure, numbered exactly as printed ("4.14"; "3.1" with note "u. a.")."""
+
+    number: str = Field(primary_key=True, max_length=16)
+    note: str | None = Field(default=None, max_length=32)
+    field_number: int = Field(foreign_key="field.number", index=True)
+    position: int
+    text_de: str
+    responsible_de: str
+
+
+class Organisation(SQLModel, table=True):
+    """A responsible body or partner named in the concept. Contact fields are never invented."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name_de: str
+    kind: str = Field(max_length=32)
+    parent_id: str | None = Field(default=None, max_length=64)
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    url: str | None = None
+    hours: str | None = None
+
+
+class MeasureOrganisation(SQLModel, table=True):
+    """Who is responsible for a measure, in printed order; ``lead`` where "federführend"."""
+
+    __tablename__ = "measure_organisation"
+    measure_number: str = Field(foreign_key="measure.number", primary_key=True, max_length=16)
+    position: int = Field(primary_key=True)
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=64)
+    as_printed: str
+    lead: bool = False
+
+
+class Offer(SQLModel, table=True):
+    """Something a resident can use: counselling, a newsletter, a course, an event …"""
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    target_groups: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    position: int
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    url: str | None = None
+    hours: str | None = None
+
+
+class OfferMeasure(SQLModel, table=True):
+    __tablename__ = "offer_measure"
+    offer_id: str = Field(foreign_key="offer.id", primary_key=True, max_length=64)
+    measure_number: str = Field(foreign_key="measure.number", primary_key=True, max_length=16)
+    position: int
+
+
+class OfferProvider(SQLModel, table=True):
+    __tablename__ = "offer_provider"
+    offer_id: str = Field(foreign_key="offer.id", primary_key=True, max_length=64)
+    organisation_id: str = Field(foreign_key="organisation.id", primary_key=True, max_length=64)
+    role: str = Field(max_length=16)
+    position: int
+
+
+class Translation(SQLModel, table=True):
+    """Plain-language text of a field, goal, measure or offer in one language.
+
+    ``machine`` stays true until a person has reviewed the text.
+    """
+
+    entity: str = Field(primary_key=True, max_length=16)  # field | goal | measure | offer
+    key: str = Field(primary_key=True, max_length=64)
+    lang: str = Field(primary_key=True, max_length=8)
+    title: str
+    summary: str = ""
+    access: str | None = None
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    machine: bool = True
+
+
+# --- residents and newsletters --------------------------------------------------------------------
+
+
+class Resident(SQLModel, table=True):
+    """A resident: chat id, language, timestamps. Nothing more (privacy by default)."""
+
+    chat_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    language: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("chat_id", "newsletter"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(sa.BigInteger, sa.ForeignKey("resident.chat_id", ondelete="CASCADE"), nullable=False)
+    )
+    newsletter: str = Field(max_length=16)  # a measure number: "1.24", "1.32"
+    status: str = Field(default="active", max_length=16)  # active | blocked | inactive
+    language: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class NewsletterIssue(SQLModel, table=True):
+    __tablename__ = "newsletter_issue"
+    id: int | None = Field(default=None, primary_key=True)
+    newsletter: str = Field(max_length=16, index=True)
+    texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+    state: str = Field(default="draft", max_length=16)  # draft | scheduled | sending | sent | cancelled
+    scheduled_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (issue, chat), unique."""
+
+    __table_args__ = (sa.UniqueConstraint("issue_id", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issue_id: int = Field(foreign_key="newsletter_issue.id", index=True)
+    chat_id: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
+    language: str = Field(max_length=8)
+    state: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | unknown
+    attempts: int = 0
+    last_error: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+# --- staff and the status loop ----------------------------------------------------------------
+
+
+class StaffMember(SQLModel, table=True):
+    __tablename__ = "staff_member"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    organisation: str
+    chat_id: int | None = Field(default=None, sa_column=Column(sa.BigInteger, unique=True, nullable=True))
+    language: str = Field(default="de", max_length=8)
+    role: str = Field(default="staff", max_length=16)  # staff | coordinator
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class Assignment(SQLModel, table=True):
+    staff_id: int = Field(foreign_key="staff_member.id", primary_key=True)
+    measure_number: str = Field(foreign_key="measure.number", primary_key=True, max_length=16)
+
+
+class StatusReport(SQLModel, table=True):
+    """A measure's implementation status. Append-only history; the newest row is current."""
+
+    __tablename__ = "status_report"
+    id: int | None = Field(default=None, primary_key=True)
+    measure_number: str = Field(foreign_key="measure.number", index=True, max_length=16)
+    status: str = Field(max_length=32)
+    progress: int | None = None
+    note: str | None = None
+    staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    reported_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class Prompt(SQLModel, table=True):
+    """A status prompt, due or sent. Reminder and escalation times derive from it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure_number: str = Field(foreign_key="measure.number", index=True, max_length=16)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    due_at: datetime = Field(sa_column=ts_column())
+    state: str = Field(default="due", max_length=16)  # due | sent | answered | reminded | escalated
+    sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    reminded_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+
+
+STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuous", "dropped")

@@ -1,0 +1,192 @@
+"""Search over measures and offers in every language at once.
+
+Each document (a measure or an offer) is indexed from its plain-language title, keywords,
+summary and access text in every language, plus the official German text and the names of the
+responsible bodies. A query is normalised and split into tokens (``bot.text``); each token is
+matched against the vocabulary by:
+
+* exact match;
+* compound parts: a vocabulary word that starts or ends the query token ("Mietwohnung" →
+  "wohnung"), or a query token that starts a longer vocabulary word ("anerkenn" →
+  "anerkennung"): a cheap stemmer that works in every language;
+* typos: rapidfuzz ``ratio`` over the vocabulary words that share the first letter, with a
+  length-dependent cut-off.
+
+A document's score sums, per query token, the best (similarity × field weight × idf). A hit must
+reach ``threshold``; below it the answer is an honest "no match". An offer absorbs the measures it
+belongs to, so one answer card does not appear twice.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+
+from bot.text import ALL_STOPWORDS, tokens
+
+# Field weights: where a word stands says how much it tells about the document.
+W_TITLE = 3.0
+W_KEYWORD = 3.0
+W_SUMMARY = 1.0
+W_ACCESS = 0.6
+W_OFFICIAL = 0.8
+W_BODY = 0.8
+
+MAX_QUERY_CHARS = 500
+MAX_QUERY_TOKENS = 40
+
+
+@dataclass
+class SearchDoc:
+    kind: str  # "measure" | "offer"
+    id: str
+    measures: tuple[str, ...]  # a measure has itself; an offer its linked measures, in order
+    weighted_texts: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str
+    id: str
+    measure: str
+    score: float
+
+
+class SearchIndex:
+    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 4.0, relative_cut: float = 0.35):
+        self.docs: list[SearchDoc] = list(docs)
+        self.threshold = threshold
+        self.relative_cut = relative_cut
+        raw: dict[str, dict[int, float]] = defaultdict(dict)
+        for i, doc in enumerate(self.docs):
+            for text, weight in doc.weighted_texts:
+                for tok in tokens(text):
+                    if len(tok) < 2 or tok in ALL_STOPWORDS or tok.isdigit():
+                        continue
+                    if raw[tok].get(i, 0.0) < weight:
+                        raw[tok][i] = weight
+        n = max(len(self.docs), 1)
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for term, per_doc in raw.items():
+            idf = math.log(1.0 + n / len(per_doc))
+            self.postings[term] = [(d, w * idf) for d, w in per_doc.items()]
+        self.sorted_terms: list[str] = sorted(self.postings)
+        by_first: dict[str, list[str]] = defaultdict(list)
+        for term in self.sorted_terms:
+            by_first[term[0]].append(term)
+        self.by_first = dict(by_first)
+        self.measure_doc: dict[str, int] = {
+            d.id: i for i, d in enumerate(self.docs) if d.kind == "measure"
+        }
+        self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
+
+    # -- matching one token ------------------------------------------------------------------
+    def _candidates(self, tok: str) -> tuple[tuple[str, float], ...]:
+        cached = self._cache.get(tok)
+        if cached is not None:
+            return cached
+        found: dict[str, float] = {}
+
+        def offer(term: str, sim: float) -> None:
+            if sim > found.get(term, 0.0):
+                found[term] = sim
+
+        if tok in self.postings:
+            offer(tok, 1.0)
+        n = len(tok)
+        if n >= 5:
+            # Vocabulary word at the start or end of a compound query token.
+            for k in range(4, n - 2):
+                head, tail = tok[:k], tok[n - k:]
+                if head in self.postings:
+                    offer(head, 0.55 + 0.4 * k / n)
+                if tail in self.postings:
+                    offer(tail, 0.5 + 0.4 * k / n)
+        if n >= 4:
+            # Query token as the start of a longer vocabulary word (a poor man's stemmer).
+            lo = bisect.bisect_left(self.sorted_terms, tok)
+            for term in self.sorted_terms[lo: lo + 40]:
+                if not term.startswith(tok):
+                    break
+                offer(term, 0.6 + 0.4 * n / len(term))
+        if n >= 4 and tok[0] in self.by_first:
+            cutoff = 80 if n >= 7 else 84
+            for term, score, _ in process.extract(
+                tok, self.by_first[tok[0]], scorer=fuzz.ratio, score_cutoff=cutoff, limit=6
+            ):
+                offer(term, 0.9 * score / 100.0)
+        result = tuple(sorted(found.items(), key=lambda kv: -kv[1])[:8])
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[tok] = result
+        return result
+
+    # -- querying ----------------------------------------------------------------------------
+    def query_tokens(self, text: str) -> list[str]:
+        toks = [
+            t for t in tokens(text[:MAX_QUERY_CHARS])
+            if len(t) >= 2 and t not in ALL_STOPWORDS and not t.isdigit()
+        ]
+        seen: set[str] = set()
+        unique = [t for t in toks if not (t in seen or seen.add(t))]
+        return unique[:MAX_QUERY_TOKENS]
+
+    def scores(self, text: str) -> dict[int, float]:
+        totals: dict[int, float] = defaultdict(float)
+        for tok in self.query_tokens(text):
+            best: dict[int, float] = {}
+            for term, sim in self._candidates(tok):
+                for d, w in self.postings[term]:
+                    v = sim * w
+                    if v > best.get(d, 0.0):
+                        best[d] = v
+            for d, v in best.items():
+                totals[d] += v
+        return totals
+
+    def search(self, text: str, *, limit: int = 5) -> list[Hit]:
+        """The best hits above the confidence threshold, best first; [] when unsure."""
+        totals = self.scores(text)
+        if not totals:
+            return []
+        # An offer absorbs its measures: its score is the best of its own and theirs, and those
+        # measures are not listed again.
+        absorbed: set[int] = set()
+        final: dict[int, tuple[float, str]] = {}
+        for i, doc in enumerate(self.docs):
+            if doc.kind != "offer":
+                continue
+            own = totals.get(i, 0.0)
+            best_measure, best_m_score = doc.measures[0], -1.0
+            for num in doc.measures:
+                j = self.measure_doc.get(num)
+                s = totals.get(j, 0.0) if j is not None else 0.0
+                if s > best_m_score:
+                    best_measure, best_m_score = num, s
+            score = max(own, best_m_score)
+            if score > 0:
+                final[i] = (score, best_measure)
+                for num in doc.measures:
+                    j = self.measure_doc.get(num)
+                    if j is not None:
+                        absorbed.add(j)
+        for i, s in totals.items():
+            doc = self.docs[i]
+            if doc.kind == "measure" and i not in absorbed:
+                final[i] = (s, doc.id)
+        ranked = sorted(final.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        if not ranked or ranked[0][1][0] < self.threshold:
+            return []
+        floor = max(self.threshold, self.relative_cut * ranked[0][1][0])
+        hits = []
+        for i, (score, measure) in ranked:
+            if score < floor or len(hits) >= limit:
+                break
+            doc = self.docs[i]
+            hits.append(Hit(kind=doc.kind, id=doc.id, measure=measure, score=round(score, 3)))
+        return hits

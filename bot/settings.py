@@ -1,0 +1,122 @@
+"""Settings: read once from the environment at start, validated, then passed down.
+
+Nothing here runs at import time; ``Settings.from_env()`` is called by the CLI (the composition
+root) and the resulting object is handed to whatever needs it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot import paths
+from bot.languages import SUPPORTED_LANGUAGES
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value. The message names the variable and what is expected."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    telegram_bot_token: str | None = field(default=None, repr=False)  # never printed
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    default_language: str = "de"
+    timezone: str = "Europe/Berlin"
+    data_dir: Path = paths.DATA_DIR
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def redacted_database_url(self) -> str:
+        """The database URL without a password, for log lines."""
+        parts = urlsplit(self.database_url)
+        if parts.password:
+            netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.database_url
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value and value.strip() else None
+
+        state_dir = Path(get("ANKOMMEN_STATE_DIR") or paths.STATE_DIR)
+        database_url = _database_url(get("DATABASE_URL"), state_dir)
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is not None and (":" not in token or any(c.isspace() for c in token)):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<secret>' "
+                "as given by @BotFather)."
+            )
+
+        base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                "TELEGRAM_API_BASE_URL must be an http(s) URL in the form of python-telegram-bot's "
+                f"base_url, e.g. {DEFAULT_API_BASE_URL} (the token is appended); got {base_url!r}."
+            )
+
+        language = (get("ANKOMMEN_DEFAULT_LANGUAGE") or "de").lower()
+        if language not in SUPPORTED_LANGUAGES:
+            raise SettingsError(
+                f"ANKOMMEN_DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}; "
+                f"got {language!r}."
+            )
+
+        timezone = get("ANKOMMEN_TIMEZONE") or "Europe/Berlin"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"ANKOMMEN_TIMEZONE must be an IANA time zone such as Europe/Berlin; got {timezone!r}."
+            ) from None
+
+        data_dir = Path(get("ANKOMMEN_DATA_DIR") or paths.DATA_DIR)
+        log_level = (get("ANKOMMEN_LOG_LEVEL") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(
+                f"ANKOMMEN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {log_level!r}."
+            )
+        return cls(
+            database_url=database_url,
+            telegram_bot_token=token,
+            telegram_api_base_url=base_url,
+            default_language=language,
+            timezone=timezone,
+            data_dir=data_dir,
+            log_level=log_level,
+        )
+
+
+def _database_url(raw: str | None, state_dir: Path) -> str:
+    if raw is None:
+        return f"sqlite:///{(state_dir / 'ankommen.db').resolve()}"
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme in ("postgres", "postgresql"):
+        # psycopg 3 is the driver we ship.
+        return "postgresql+psycopg:" + raw.split(":", 1)[1]
+    if scheme in ("postgresql+psycopg", "sqlite"):
+        return raw
+    raise SettingsError(
+        "DATABASE_URL must start with postgresql:// (PostgreSQL) or sqlite:/// (a SQLite file); "
+        f"got a URL with scheme {scheme!r}."
+    )

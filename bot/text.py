@@ -1,0 +1,176 @@
+"""Text normalisation, tokens, stop words and query language detection, for all ten languages.
+
+One ``normalise`` serves the index and the query, so both sides fold alike:
+
+* Unicode NFKC, case folding, zero-width and bidi marks removed;
+* Eastern Arabic and Persian digits to ASCII digits;
+* Arabic/Persian letter variants unified (alef forms, yeh/kaf forms, teh marbuta, tatweel,
+  harakat);
+* German: ä/ae, ö/oe, ü/ue and ß/ss fold to the same form; other Latin diacritics are dropped
+  (``ş`` → ``s``, ``ă`` → ``a``, Vietnamese tones), so a query typed without them still matches;
+* Cyrillic: ё → е, й → и; Ukrainian і/ї/є/ґ keep their letters (they tell uk from ru);
+* punctuation becomes a space.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u061c"), None)
+_BIDI_CONTROLS = dict.fromkeys(range(0x202A, 0x202F), None) | dict.fromkeys(range(0x2066, 0x206A), None)
+_DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")} | {
+    ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")
+}
+_ARABIC = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ې": "ي", "ئ": "ي",
+        "ک": "ك", "ة": "ه", "ۀ": "ه", "ؤ": "و", "ـ": None, "ء": None,
+    }
+)
+_ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u06D6-\u06ED]")
+_GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+_UMLAUT_DIGRAPHS = re.compile(r"(ae|oe|ue)")
+_CYRILLIC = str.maketrans({"ё": "е", "й": "и"})
+_LONE_MARKS = re.compile(r"[\u0300-\u036F\u064B-\u065F\u0670\u06D6-\u06ED]")
+_SPLIT = re.compile(r"[^\w]+", re.UNICODE)
+
+_LATIN_RE = re.compile(r"[a-z]")
+_ARABIC_RE = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_PERSIAN_ONLY = set("پچژگکی")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04FF]")
+_UKRAINIAN_ONLY = set("іїєґ")
+_RUSSIAN_ONLY = set("ыэъё")
+
+
+def _strip_latin_marks(text: str) -> str:
+    out = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.category(ch) == "Mn":
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=65536)
+def normalise_token(token: str) -> str:
+    """Fold one lowercase token (already free of punctuation)."""
+    if _ARABIC_RE.search(token):
+        token = _ARABIC_MARKS.sub("", token).translate(_ARABIC)
+        return token
+    if _CYRILLIC_RE.search(token):
+        token = token.translate(_CYRILLIC)
+        # Drop other combining marks (stress accents) but keep ї.
+        return unicodedata.normalize("NFC", token)
+    token = token.translate(_GERMAN).replace("ı", "i").replace("đ", "d").replace("ł", "l")
+    token = _strip_latin_marks(token)
+    return _UMLAUT_DIGRAPHS.sub(lambda m: m.group(1)[0], token)
+
+
+def normalise(text: str) -> str:
+    """The folded form of a text: lowercase, no marks, one space between tokens."""
+    return " ".join(tokens(text))
+
+
+def tokens(text: str) -> list[str]:
+    """Folded tokens of ``text`` (punctuation and marks removed)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_ZERO_WIDTH).translate(_BIDI_CONTROLS).translate(_DIGITS).casefold()
+    # Lone combining marks (Arabic harakat, stray accents) would split words; drop them first.
+    text = _LONE_MARKS.sub("", text)
+    return [normalise_token(t) for t in _SPLIT.split(text) if t and t != "_"]
+
+
+# Stop words: question words, pronouns, auxiliaries and filler, per language, folded. They carry
+# no topic, so they are dropped from queries (and from the index).
+_STOP_RAW = {
+    "de": """aber alle als also am an auch auf aus bei bin bis bitte bist da damit dann das dass dem
+        den der des dich die dir doch du durch ein eine einem einen einer eines er es etwas euch
+        für gibt gut hab habe haben hallo hat hatte hier ich ihm ihn ihr im in ist ja jemand kann
+        kannst kein keine können man mein meine meinem meinen meiner mich mir mit möchte muss
+        nach nicht noch nur ob oder sehr sein seine sich sie sind so soll über um und uns unser
+        von vor war was weiß welche wenn wer werden wie wir wird wo woher wohin zu zum zur
+        bekomme bekommen brauche brauchen finde finden hilfe helfen suche suchen frage
+        danke guten tag morgen abend heute jetzt immer schon mal gerne will wollen""",
+    "en": """a about after all also am an and any are as at be because been but by can could do
+        does for from get got had has have he hello her hi him his how i if in into is it its
+        just me my need no not of on or our please she so some that the their them there they
+        this to us was we what when where which who why will with would you your
+        help find looking get want know tell thanks thank""",
+    "ar": """في من على الى إلى عن مع هل ما ماذا اين أين كيف متى انا أنا انت نحن هو هي هذا هذه
+        ذلك التي الذي او أو و يا لي لك عندي اريد أريد ممكن مساعده مساعدة شكرا مرحبا""",
+    "fa": """در از به با برای که این آن من تو ما او را و یا هم است هست هستم هستیم نیست کجا چطور
+        چگونه چه چی کی می خواهم میخواهم میخوام لطفا سلام ممنون کمک دنبال باید""",
+    "uk": """в у на з із до від для що як де коли я ти ми ви він вона воно вони мені мене мій моя
+        моє мої це той та і й а але чи не так є будь ласка привіт дякую допомога допомогти треба""",
+    "ru": """в во на с со к ко от для что как где когда я ты мы вы он она оно они мне меня мой моя
+        мое мои это тот та и а но или не так есть пожалуйста привет спасибо помощь помочь нужно
+        надо""",
+    "tr": """ve ile bir bu şu o ben sen biz siz onlar ne nasıl nerede neden için mi mı mu mü var
+        yok da de ki ama çok lütfen merhaba teşekkürler yardım benim bana""",
+    "pl": """i w we na z ze do od dla że jak gdzie kiedy ja ty my wy on ona ono oni mi mnie mój moja
+        moje to ten ta a ale czy nie tak jest proszę cześć dziękuję pomoc potrzebuję""",
+    "ro": """și si în in pe la cu de din pentru că ca cum unde când cand eu tu noi voi el ea ei
+        mi mă ma meu mea este e nu da vă va rog bună buna mulțumesc ajutor am un o""",
+    "vi": """tôi toi bạn ban của cua và va là la có co không khong ở o đâu dau gì gi như nhu thế
+        the nào nao cho với voi được duoc giúp giup xin chào chao cảm cam ơn on cần can""",
+}
+STOPWORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(normalise_token(w) for w in words.split()) for lang, words in _STOP_RAW.items()
+}
+ALL_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
+
+# Letters (after NFKC + casefold, before folding) that mark one Latin-script language.
+_LATIN_LETTERS = {
+    "de": set("äöüß"),
+    "tr": set("şğı"),
+    "pl": set("ąęłńśźż"),
+    "ro": set("ășțâî"),
+    "vi": set("ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"),
+}
+_RAW_STOP = {lang: set(words.split()) for lang, words in _STOP_RAW.items()}
+
+
+def detect_language(text: str, hint: str | None = None) -> str | None:
+    """Guess the language of a query from its script, special letters and stop words.
+
+    ``hint`` (the user's chosen language) wins ties and decides when nothing else does.
+    Returns None only when there is nothing to go on and no hint.
+    """
+    sample = unicodedata.normalize("NFKC", text).casefold()
+    letters = [c for c in sample if c.isalpha()]
+    if not letters:
+        return hint
+    arabic = sum(1 for c in letters if _ARABIC_RE.match(c))
+    cyrillic = sum(1 for c in letters if _CYRILLIC_RE.match(c))
+    latin = len(letters) - arabic - cyrillic
+    if arabic >= max(cyrillic, latin) and arabic:
+        words = re.split(r"[^\w]+", sample)
+        fa = 2 * sum(1 for c in sample if c in _PERSIAN_ONLY)
+        fa += sum(1 for w in words if w in _RAW_STOP["fa"] and w not in _RAW_STOP["ar"])
+        ar = sum(1 for c in sample if c in "ةىأإ")
+        ar += sum(1 for w in words if (w in _RAW_STOP["ar"] and w not in _RAW_STOP["fa"]) or w.startswith("ال"))
+        if fa != ar:
+            return "fa" if fa > ar else "ar"
+        return hint if hint in ("ar", "fa") else "ar"
+    if cyrillic >= latin and cyrillic:
+        chars = set(sample)
+        if chars & _UKRAINIAN_ONLY and not chars & _RUSSIAN_ONLY:
+            return "uk"
+        if chars & _RUSSIAN_ONLY and not chars & _UKRAINIAN_ONLY:
+            return "ru"
+        return hint if hint in ("uk", "ru") else "ru"
+    words = [w for w in re.split(r"[^\w]+", sample) if w]
+    scores: dict[str, float] = {}
+    for lang in ("de", "en", "tr", "pl", "ro", "vi"):
+        score = sum(1.0 for w in words if w in _RAW_STOP[lang])
+        score += 1.5 * sum(1 for c in sample if c in _LATIN_LETTERS.get(lang, ()))
+        if lang == hint:
+            score += 0.5
+        scores[lang] = score
+    best = max(scores, key=scores.get)
+    if scores[best] <= 0.5:
+        # Latin letters, nothing recognisable: transliterated ar/fa/ru/uk, or an unknown word.
+        return hint
+    return best

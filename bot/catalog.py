@@ -32,6 +32,7 @@ from bot.search import (
     W_BODY,
     W_KEYWORD,
     W_OFFICIAL,
+    W_PHRASE_WORD,
     W_SUMMARY,
     W_TITLE,
     SearchDoc,
@@ -106,6 +107,13 @@ class Status:
     reported_at: datetime
 
 
+def _keyword_texts(keywords: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Single-word keywords weigh fully; the words of a multi-word keyword less each."""
+    single = " ".join(k for k in keywords if len(k.split()) == 1)
+    phrases = " ".join(k for k in keywords if len(k.split()) > 1)
+    return [(single, W_KEYWORD), (phrases, W_PHRASE_WORD)]
+
+
 def pick_text(texts: dict[str, Text], lang: str) -> Text | None:
     """The text in ``lang``, else in the fallback chain (en, de)."""
     for code in (lang, *FALLBACK_CHAIN):
@@ -177,14 +185,14 @@ class Catalog:
             wt: list[tuple[str, float]] = [(m.text_de, W_OFFICIAL)]
             wt += [(r.as_printed, W_BODY) for r in m.responsible]
             for t in m.texts.values():
-                wt += [(t.title, W_TITLE), (t.summary, W_SUMMARY), (" ".join(t.keywords), W_KEYWORD)]
+                wt += [(t.title, W_TITLE), (t.summary, W_SUMMARY), *_keyword_texts(t.keywords)]
             docs.append(SearchDoc("measure", m.number, (m.number,), wt))
         for o in self.offers.values():
             wt = [(org.name_de, W_BODY) for org, _ in o.providers]
             for t in o.texts.values():
                 wt += [
                     (t.title, W_TITLE), (t.summary, W_SUMMARY), (t.access or "", W_ACCESS),
-                    (" ".join(t.keywords), W_KEYWORD),
+                    *_keyword_texts(t.keywords),
                 ]
             docs.append(SearchDoc("offer", o.id, tuple(o.measures), wt))
         return docs

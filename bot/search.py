@@ -32,6 +32,7 @@ from bot.text import ALL_STOPWORDS, tokens
 # Field weights: where a word stands says how much it tells about the document.
 W_TITLE = 3.0
 W_KEYWORD = 3.0
+W_PHRASE_WORD = 1.5  # a word inside a multi-word keyword ("heizung kaputt"): weaker alone
 W_SUMMARY = 1.0
 W_ACCESS = 0.6
 W_OFFICIAL = 0.8
@@ -58,7 +59,7 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 4.0, relative_cut: float = 0.35):
+    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 6.0, relative_cut: float = 0.35):
         self.docs: list[SearchDoc] = list(docs)
         self.threshold = threshold
         self.relative_cut = relative_cut
@@ -107,7 +108,7 @@ class SearchIndex:
                     offer(head, 0.55 + 0.4 * k / n)
                 if tail in self.postings:
                     offer(tail, 0.5 + 0.4 * k / n)
-        if n >= 4:
+        if n >= 5:
             # Query token as the start of a longer vocabulary word (a poor man's stemmer).
             lo = bisect.bisect_left(self.sorted_terms, tok)
             for term in self.sorted_terms[lo: lo + 40]:
@@ -137,8 +138,16 @@ class SearchIndex:
         return unique[:MAX_QUERY_TOKENS]
 
     def scores(self, text: str) -> dict[int, float]:
+        """Per document: the sum of its best match per query token, scaled by coverage.
+
+        Coverage is the share of the query's content tokens that the document matches; its
+        square root damps a single generic word in a longer question ("who won the football
+        match") without punishing short questions.
+        """
+        query = self.query_tokens(text)
         totals: dict[int, float] = defaultdict(float)
-        for tok in self.query_tokens(text):
+        matched: dict[int, int] = defaultdict(int)
+        for tok in query:
             best: dict[int, float] = {}
             for term, sim in self._candidates(tok):
                 for d, w in self.postings[term]:
@@ -147,7 +156,9 @@ class SearchIndex:
                         best[d] = v
             for d, v in best.items():
                 totals[d] += v
-        return totals
+                matched[d] += 1
+        n = max(len(query), 1)
+        return {d: s * math.sqrt(matched[d] / n) for d, s in totals.items()}
 
     def search(self, text: str, *, limit: int = 5) -> list[Hit]:
         """The best hits above the confidence threshold, best first; [] when unsure."""

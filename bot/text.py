@@ -92,12 +92,19 @@ _STOP_RAW = {
         nach nicht noch nur ob oder sehr sein seine sich sie sind so soll über um und uns unser
         von vor war was weiß welche wenn wer werden wie wir wird wo woher wohin zu zum zur
         bekomme bekommen brauche brauchen finde finden hilfe helfen suche suchen frage
-        danke guten tag morgen abend heute jetzt immer schon mal gerne will wollen""",
+        danke guten tag morgen abend heute jetzt immer schon mal gerne will wollen seit beim
+        vom ins mich dich sich wann warum wieso weshalb welcher welches wem wen meinem deine dein
+        ihre ihren sein seinem unsere euer diese dieser dieses jetzt dort hier hatte hätte würde
+        wurde worden könnte sollte müssen darf dürfen sagen erklären gehen machen tun viel viele
+        wirklich einfach leider ganz gar nichts nix hilft helft hilf weiter""",
     "en": """a about after all also am an and any are as at be because been but by can could do
         does for from get got had has have he hello her hi him his how i if in into is it its
         just me my need no not of on or our please she so some that the their them there they
         this to us was we what when where which who why will with would you your
-        help find looking get want know tell thanks thank""",
+        help find looking get want know tell thanks thank since than then there here were did
+        doing done am im i'm dont don't cant can't should shall may might must let also very
+        really still already yet too much many more most other some any every each going go make
+        made say said please hey hii pls plz""",
     "ar": """في من على الى إلى عن مع هل ما ماذا اين أين كيف متى انا أنا انت نحن هو هي هذا هذه
         ذلك التي الذي او أو و يا لي لك عندي اريد أريد ممكن مساعده مساعدة شكرا مرحبا""",
     "fa": """در از به با برای که این آن من تو ما او را و یا هم است هست هستم هستیم نیست کجا چطور

@@ -59,7 +59,7 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 6.0, relative_cut: float = 0.35):
+    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 6.0, relative_cut: float = 0.25):
         self.docs: list[SearchDoc] = list(docs)
         self.threshold = threshold
         self.relative_cut = relative_cut

@@ -84,6 +84,12 @@ class SearchIndex:
         self.measure_doc: dict[str, int] = {
             d.id: i for i, d in enumerate(self.docs) if d.kind == "measure"
         }
+        self.offers_of_measure: dict[int, list[int]] = defaultdict(list)
+        for i, d in enumerate(self.docs):
+            if d.kind == "offer":
+                for num in d.measures:
+                    if num in self.measure_doc:
+                        self.offers_of_measure[self.measure_doc[num]].append(i)
         self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
 
     # -- matching one token ------------------------------------------------------------------
@@ -166,12 +172,14 @@ class SearchIndex:
         if not totals:
             return []
         # An offer absorbs its measures: its score is the best of its own and theirs, and those
-        # measures are not listed again.
+        # measures are not listed again. Only offers that scored, or whose measures did, count.
+        candidates = {i for i in totals if self.docs[i].kind == "offer"}
+        for i in totals:
+            candidates.update(self.offers_of_measure.get(i, ()))
         absorbed: set[int] = set()
         final: dict[int, tuple[float, str]] = {}
-        for i, doc in enumerate(self.docs):
-            if doc.kind != "offer":
-                continue
+        for i in candidates:
+            doc = self.docs[i]
             own = totals.get(i, 0.0)
             best_measure, best_m_score = doc.measures[0], -1.0
             for num in doc.measures:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,11 +17,25 @@ from bot.seed import normalise_ws, parse_seed
 from .helpers import run_cli
 
 SEED = paths.SEED_FILE
-pytestmark = pytest.mark.skipif(not SEED.exists(), reason="the seed (../shared/seed) is not beside the checkout")
+
+
+def require_seed() -> None:
+    """The seed lives in ../shared beside the checkout. On CI it must be there."""
+    if not SEED.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the seed is missing: {SEED}")
+        pytest.skip("the seed (../shared/seed) is not beside this checkout")
+
+
+@pytest.fixture
+def seed():
+    require_seed()
+    return SEED
 
 
 def seed_measure_rows() -> list[tuple[str, str, str]]:
     """Measure rows read straight from the seed with one regex, independent of bot.seed."""
+    require_seed()
     rows = []
     for line in SEED.read_text(encoding="utf-8").splitlines():
         m = re.match(r"^(\d\.\d+(?: u\. a\.)?)\t([^\t]+)\t(.+)$", line)
@@ -47,7 +62,7 @@ def test_numbers_with_a_note_keep_number_and_note(content):
     assert by_number["1.24"]["text_de"].startswith("Interkulturellen Senior*innen-Newsletter")
 
 
-def test_seven_fields_and_every_goal(content):
+def test_seven_fields_and_every_goal(seed, content):
     assert [f["number"] for f in content.fields] == [1, 2, 3, 4, 5, 6, 7]
     assert content.fields[6]["title_de"] == "Handlungsfeldübergreifendes"
     seed_text = normalise_ws(SEED.read_text(encoding="utf-8").replace("\\*", "*"))
@@ -61,7 +76,7 @@ def test_seven_fields_and_every_goal(content):
     assert "Wohnen" in headings and "Gleichberechtigung aller Geschlechter und Bevölkerungsgruppen" in headings
 
 
-def test_reviewed_yaml_matches_the_seed_parser(content):
+def test_reviewed_yaml_matches_the_seed_parser(seed, content):
     assert check_against_seed(content, SEED) == []
     assert sum(len(f.measures) for f in parse_seed(SEED)) == 59
 
@@ -119,7 +134,7 @@ def test_every_entry_has_plain_language_text_in_german_and_english(content):
             assert content.texts[("field", str(f["number"]), lang)]["title"]
 
 
-def test_data_check_passes_on_the_repository(tmp_path):
+def test_data_check_passes_on_the_repository(seed, tmp_path):
     result = run_cli("data", "check", env={"ANKOMMEN_STATE_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "59 measures" in result.stdout and "matches the seed" in result.stdout
@@ -172,7 +187,7 @@ def _edit_yaml(path: Path, change) -> None:
     ],
     ids=["duplicate", "no-field", "missing-measure", "missing-summary", "invented-phone", "text-drift"],
 )
-def test_data_check_names_file_and_entry(tmp_path, edit, expected):
+def test_data_check_names_file_and_entry(seed, tmp_path, edit, expected):
     root = _broken_copy(tmp_path, edit)
     result = run_cli("data", "check", str(root), env={"ANKOMMEN_STATE_DIR": str(tmp_path)})
     assert result.returncode == 1

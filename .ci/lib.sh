@@ -28,8 +28,12 @@ bootstrap_venv() {
   stamp=.venv/.ankommen-installed
   if [[ ! -f $stamp ]] || ! grep -qx -- "$want" "$stamp"; then
     note "installing dependencies into .venv"
-    .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null || die "pip could not upgrade itself"
-    .venv/bin/python -m pip install --quiet -e ".${extra:+[$extra]}" || die "pip install failed"
+    local log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --upgrade pip &&
+           .venv/bin/python -m pip install -e ".${extra:+[$extra]}"; } >"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      die "pip install failed (full log: $log)"
+    fi
     echo "$want" > "$stamp"
   fi
 }

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs full request URLs, which contain the bot token: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     handler = COMMANDS[args.command]
     try:
         return handler(args, settings)

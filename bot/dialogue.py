@@ -297,8 +297,9 @@ class Dialogue:
             reply = self.offer_card(lang, self.catalog.offers[hit.id], measure=hit.measure)
         else:
             reply = self.measure_card(lang, self.catalog.measures[hit.id])
-        header = esc(_("Answer {n} of {total}").format(n=index + 1, total=len(hits)))
-        reply.html = f"<i>{header}</i>\n" + reply.html
+        if len(hits) > 1:
+            header = esc(_("Answer {n} of {total}").format(n=index + 1, total=len(hits)))
+            reply.html = f"<i>{header}</i>\n" + reply.html
         if index + 1 < len(hits):
             reply.buttons.insert(0, [Button(_("More results"), f"R:{index + 1}")])
         return reply

@@ -189,3 +189,14 @@ def test_rtl_reply_isolates_measure_numbers(catalog, translations):
     d = Dialogue(catalog, translations, MemoryPreferences(), default_language="de")
     card = d.measure_card("ar", catalog.measures["4.14"])
     assert f"{FSI}4.14{PDI}" in card.html
+
+
+def test_oversized_and_control_input_gets_a_short_valid_answer(dialogue):
+    dialogue.handle_button(USER, "L:de")
+    for text in ["Wohnung " * 2000, "\x00\x07\u202e\u200b" * 500, "🙂" * 4096, " ", "/", "/start@SomeOtherBot"]:
+        replies = dialogue.handle_text(USER, text)
+        assert replies
+        for reply in replies:
+            assert len(reply.html) < 4096
+            assert_valid_html(reply.html)
+    assert dialogue.language_of(USER) == "de"

@@ -8,7 +8,7 @@ One ``normalise`` serves the index and the query, so both sides fold alike:
   harakat);
 * German: ä/ae, ö/oe, ü/ue and ß/ss fold to the same form; other Latin diacritics are dropped
   (``ş`` → ``s``, ``ă`` → ``a``, Vietnamese tones), so a query typed without them still matches;
-* Cyrillic: ё → е, й → и; Ukrainian і/ї/є/ґ keep their letters (they tell uk from ru);
+* Cyrillic: ё → е, й → и, ї → і (language detection reads the raw text, not this form);
 * punctuation becomes a space.
 """
 
@@ -32,7 +32,6 @@ _ARABIC = str.maketrans(
 _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u06D6-\u06ED]")
 _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _UMLAUT_DIGRAPHS = re.compile(r"(ae|oe|ue)")
-_CYRILLIC = str.maketrans({"ё": "е", "й": "и"})
 _LONE_MARKS = re.compile(r"[\u0300-\u036F\u064B-\u065F\u0670\u06D6-\u06ED]")
 _SPLIT = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -55,14 +54,13 @@ def _strip_latin_marks(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def normalise_token(token: str) -> str:
-    """Fold one lowercase token (already free of punctuation)."""
-    if _ARABIC_RE.search(token):
-        token = _ARABIC_MARKS.sub("", token).translate(_ARABIC)
-        return token
-    if _CYRILLIC_RE.search(token):
-        token = token.translate(_CYRILLIC)
-        # Drop other combining marks (stress accents) but keep ї.
-        return unicodedata.normalize("NFC", token)
+    """Fold one lowercase token (already free of punctuation).
+
+    The folds touch disjoint sets of letters, so one pass serves every script (and tokens that
+    mix scripts): Arabic/Persian variants, then German umlauts, then every other combining mark
+    (Latin diacritics, Vietnamese tones, Cyrillic й/ё/ї), then the ae/oe/ue digraphs.
+    """
+    token = _ARABIC_MARKS.sub("", token).translate(_ARABIC)
     token = token.translate(_GERMAN).replace("ı", "i").replace("đ", "d").replace("ł", "l")
     token = _strip_latin_marks(token)
     return _UMLAUT_DIGRAPHS.sub(lambda m: m.group(1)[0], token)
@@ -79,7 +77,8 @@ def tokens(text: str) -> list[str]:
     text = text.translate(_ZERO_WIDTH).translate(_BIDI_CONTROLS).translate(_DIGITS).casefold()
     # Lone combining marks (Arabic harakat, stray accents) would split words; drop them first.
     text = _LONE_MARKS.sub("", text)
-    return [normalise_token(t) for t in _SPLIT.split(text) if t and t != "_"]
+    folded = (normalise_token(t) for t in _SPLIT.split(text) if t and t != "_")
+    return [t for t in folded if t]
 
 
 # Stop words: question words, pronouns, auxiliaries and filler, per language, folded. They carry

@@ -1,0 +1,53 @@
+"""Property-based checks: no input, however odd, breaks normalisation, search or the dialogue."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
+from bot.text import detect_language, normalise, tokens
+
+from .test_dialogue import assert_valid_html
+
+ANY_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),  # no lone surrogates (not valid UTF-8)
+    max_size=600,
+)
+HOSTILE = st.sampled_from(
+    [
+        "<b>", "</i>", "&amp;", "'; DROP TABLE resident; --", "\u202e\u2066\u200f", "\x00", "\ufeff",
+        "٤١٤", "ـــ", "ّ", "/start", "F:", "m:", "\n\n", "🙂", "ß", "İ", "ﷺ",
+    ]
+)
+MIXED = st.lists(st.one_of(ANY_TEXT, HOSTILE), max_size=8).map("".join)
+
+
+@given(MIXED)
+def test_normalise_is_total_and_idempotent(text):
+    once = normalise(text)
+    assert normalise(once) == once
+    assert all(" " not in t for t in tokens(text))
+    detect_language(text, "de")
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None)
+@given(text=MIXED)
+def test_search_never_raises_and_stays_bounded(catalog, text):
+    hits = catalog.index.search(text, limit=3)
+    assert len(hits) <= 3
+    assert all(h.score >= catalog.index.threshold for h in hits)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None)
+@given(text=MIXED, data=st.one_of(st.text(max_size=80), HOSTILE))
+def test_dialogue_answers_anything_validly(catalog, translations, text, data):
+    d = Dialogue(catalog, translations, MemoryPreferences(), default_language="de")
+    d.handle_button(7, "L:en")
+    for reply in d.handle_text(7, text) + d.handle_button(7, data):
+        assert reply.html and len(reply.html) < 4096
+        assert_valid_html(reply.html)
+        for row in reply.buttons:
+            for b in row:
+                assert len(b.data.encode()) <= CALLBACK_MAX_BYTES
+    assert d.language_of(7) in d.languages

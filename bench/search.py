@@ -52,7 +52,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def time_queries(index: SearchIndex, queries: list[str], *, cold: bool, rounds: int, passes: int = 10) -> dict:
+def time_queries(
+    index: SearchIndex, queries: list[str], *, cold: bool, rounds: int, passes: int = 10
+) -> dict:
     """Per round, every query ``passes`` times; p50/p99 per round, medians over the rounds."""
     p50s, p99s = [], []
     for _ in range(rounds):
@@ -76,8 +78,27 @@ def time_queries(index: SearchIndex, queries: list[str], *, cold: bool, rounds: 
 def synthetic_docs(index: SearchIndex, n: int, measures: list[str], rng: random.Random) -> list[SearchDoc]:
     """Offers whose texts mix real vocabulary (long postings) with invented words (a bigger vocabulary)."""
     real = index.sorted_terms
-    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ber", "dan", "gel", "hor", "lin", "mar", "pel", "ster"]
-    invented = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(30_000)})
+    syllables = [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "sa",
+        "to",
+        "vi",
+        "ber",
+        "dan",
+        "gel",
+        "hor",
+        "lin",
+        "mar",
+        "pel",
+        "ster",
+    ]
+    invented = sorted(
+        {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(30_000)}
+    )
 
     def words(k: int) -> str:
         return " ".join(rng.choice(real) if rng.random() < 0.6 else rng.choice(invented) for _ in range(k))
@@ -94,7 +115,9 @@ def synthetic_docs(index: SearchIndex, n: int, measures: list[str], rng: random.
 
 
 def accuracy(index: SearchIndex, cases: list[dict]) -> dict:
-    per: dict[str, dict[str, int]] = defaultdict(lambda: {"n": 0, "top1": 0, "top3": 0, "oos": 0, "oos_empty": 0})
+    per: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"n": 0, "top1": 0, "top3": 0, "oos": 0, "oos_empty": 0}
+    )
     for c in cases:
         row = per[c["lang"]]
         hits = index.search(c["q"], limit=3)
@@ -173,7 +196,11 @@ def main() -> int:
     }
     result = {
         "benchmark": "search",
-        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": __import__("os").cpu_count(),
+            "platform": platform.platform(),
+        },
         "catalog_load_ms": round(load_ms, 1),
         "real_content": real,
         "with_synthetic_offers": synthetic,

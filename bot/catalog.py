@@ -159,7 +159,11 @@ class Catalog:
             for o in s.exec(select(Offer).order_by(Offer.position)).all():
                 contact = {k: getattr(o, k) for k in ("phone", "email", "address", "url", "hours")}
                 cat.offers[o.id] = OfferView(
-                    o.id, o.kind, list(o.target_groups), [], [],
+                    o.id,
+                    o.kind,
+                    list(o.target_groups),
+                    [],
+                    [],
                     {k: v for k, v in contact.items() if v},
                 )
             for om in s.exec(select(OfferMeasure).order_by(OfferMeasure.position)).all():
@@ -191,13 +195,17 @@ class Catalog:
             wt = [(org.name_de, W_BODY) for org, _ in o.providers]
             for t in o.texts.values():
                 wt += [
-                    (t.title, W_TITLE), (t.summary, W_SUMMARY), (t.access or "", W_ACCESS),
+                    (t.title, W_TITLE),
+                    (t.summary, W_SUMMARY),
+                    (t.access or "", W_ACCESS),
                     *_keyword_texts(t.keywords),
                 ]
             docs.append(SearchDoc("offer", o.id, tuple(o.measures), wt))
         return docs
 
-    def build_index(self, *, threshold: float | None = None, extra: list[SearchDoc] | None = None) -> SearchIndex:
+    def build_index(
+        self, *, threshold: float | None = None, extra: list[SearchDoc] | None = None
+    ) -> SearchIndex:
         kwargs = {} if threshold is None else {"threshold": threshold}
         return SearchIndex(self.search_docs() + (extra or []), **kwargs)
 

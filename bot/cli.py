@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--limit", type=int, default=5, help="at most this many results (default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(
-        "--jsonl", action="store_true",
+        "--jsonl",
+        action="store_true",
         help='read JSON lines {"query": ..., "lang": ...} from stdin, write one JSON line each',
     )
 
@@ -45,14 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     measures.add_argument("--json", action="store_true", help="print a JSON list")
 
     imp = sub.add_parser("import", help="import data/ into the store (idempotent)")
-    imp.add_argument("dir", nargs="?", type=Path, help="the data directory (default: ANKOMMEN_DATA_DIR or data/)")
+    imp.add_argument(
+        "dir", nargs="?", type=Path, help="the data directory (default: ANKOMMEN_DATA_DIR or data/)"
+    )
 
     data = sub.add_parser("data", help="work on the content in data/")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     check = data_sub.add_parser("check", help="validate data/ and name the file and entry at fault")
     check.add_argument("dir", nargs="?", type=Path, help="the data directory")
     check.add_argument(
-        "--seed", type=Path, default=None,
+        "--seed",
+        type=Path,
+        default=None,
         help=f"also compare with the seed document (default when present: {paths.SEED_FILE})",
     )
 
@@ -166,7 +171,10 @@ def _cmd_ask(args, settings) -> int:
                 if not isinstance(query, str) or (lang is not None and lang not in SUPPORTED_LANGUAGES):
                     raise ValueError
             except (ValueError, KeyError, TypeError, AttributeError):
-                print(json.dumps({"error": f"line {number}: expected {{\"query\": str, \"lang\": optional code}}"}), flush=True)
+                print(
+                    json.dumps({"error": f'line {number}: expected {{"query": str, "lang": optional code}}'}),
+                    flush=True,
+                )
                 continue
             print(json.dumps(_ask_one(core, query, lang, args.limit), ensure_ascii=False), flush=True)
         return 0

@@ -28,12 +28,31 @@ from bot.seed import normalise_ws, parse_seed
 
 REQUIRED_LANGUAGES = ("de", "en")
 OFFER_KINDS = {
-    "counselling", "support", "newsletter", "course", "event", "initiative", "service",
-    "information", "award", "jobs",
+    "counselling",
+    "support",
+    "newsletter",
+    "course",
+    "event",
+    "initiative",
+    "service",
+    "information",
+    "award",
+    "jobs",
 }
 TARGET_GROUPS = {
-    "everyone", "newcomers", "refugees", "families", "children", "pupils", "trainees",
-    "young_people", "workers", "women", "seniors", "tenants", "associations",
+    "everyone",
+    "newcomers",
+    "refugees",
+    "families",
+    "children",
+    "pupils",
+    "trainees",
+    "young_people",
+    "workers",
+    "women",
+    "seniors",
+    "tenants",
+    "associations",
 }
 CONTACT_FIELDS = ("phone", "email", "address", "url", "hours")
 ORG_KINDS = {"administration", "council", "association", "company", "network", "group"}
@@ -113,9 +132,7 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
     langs = sorted(p.name for p in i18n.iterdir() if p.is_dir()) if i18n.is_dir() else []
     for lang in langs:
         if lang not in SUPPORTED_LANGUAGES:
-            problems.append(
-                Problem(f"i18n/{lang}", "-", f"language {lang!r} is not in bot/languages.py")
-            )
+            problems.append(Problem(f"i18n/{lang}", "-", f"language {lang!r} is not in bot/languages.py"))
             continue
         content.languages.append(lang)
         for fname, entity in I18N_ENTITIES.items():
@@ -146,93 +163,105 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
 def validate(content: Content) -> list[Problem]:
     """Structural checks that name the file and the entry at fault."""
     p: list[Problem] = []
-    F, M, O, OF = (
-        "concept/fields.yaml", "concept/measures.yaml", "concept/organisations.yaml",
+    FIELDS_FILE, MEASURES_FILE, ORGS_FILE, OFFERS_FILE = (
+        "concept/fields.yaml",
+        "concept/measures.yaml",
+        "concept/organisations.yaml",
         "concept/offers.yaml",
     )
     field_numbers = [f["number"] for f in content.fields]
     if sorted(n for n in field_numbers if isinstance(n, int)) != list(range(1, 8)):
-        p.append(Problem(F, "-", f"fields must be numbered 1 to 7 exactly once; found {field_numbers}"))
+        p.append(
+            Problem(FIELDS_FILE, "-", f"fields must be numbered 1 to 7 exactly once; found {field_numbers}")
+        )
     for f in content.fields:
         if not f.get("title_de"):
-            p.append(Problem(F, f"field {f['number']}", "title_de is missing"))
+            p.append(Problem(FIELDS_FILE, f"field {f['number']}", "title_de is missing"))
     seen: set[str] = set()
     for g in content.goals:
         if not g.get("id") or g["id"] in seen:
-            p.append(Problem(F, f"goal {g.get('id')}", "goal id missing or duplicated"))
+            p.append(Problem(FIELDS_FILE, f"goal {g.get('id')}", "goal id missing or duplicated"))
         seen.add(g.get("id"))
         if not g.get("text_de"):
-            p.append(Problem(F, f"goal {g.get('id')}", "text_de is missing"))
+            p.append(Problem(FIELDS_FILE, f"goal {g.get('id')}", "text_de is missing"))
 
     org_ids: set[str] = set()
     for o in content.organisations:
         oid = o.get("id")
         if not oid or oid in org_ids:
-            p.append(Problem(O, f"organisation {oid}", "id missing or duplicated"))
+            p.append(Problem(ORGS_FILE, f"organisation {oid}", "id missing or duplicated"))
         org_ids.add(oid)
         if not o.get("name_de"):
-            p.append(Problem(O, f"organisation {oid}", "name_de is missing"))
+            p.append(Problem(ORGS_FILE, f"organisation {oid}", "name_de is missing"))
         if o.get("kind") not in ORG_KINDS:
-            p.append(Problem(O, f"organisation {oid}", f"kind must be one of {sorted(ORG_KINDS)}"))
-        p.extend(_check_contact(O, f"organisation {oid}", o.get("contact")))
+            p.append(Problem(ORGS_FILE, f"organisation {oid}", f"kind must be one of {sorted(ORG_KINDS)}"))
+        p.extend(_check_contact(ORGS_FILE, f"organisation {oid}", o.get("contact")))
     for o in content.organisations:
         if o.get("parent") and o["parent"] not in org_ids:
-            p.append(Problem(O, f"organisation {o.get('id')}", f"unknown parent {o['parent']!r}"))
+            p.append(Problem(ORGS_FILE, f"organisation {o.get('id')}", f"unknown parent {o['parent']!r}"))
 
     numbers: set[str] = set()
     for m in content.measures:
         num = m.get("number")
         entry = f"measure {num}"
         if not isinstance(num, str) or not _MEASURE_NUMBER.match(num):
-            p.append(Problem(M, entry, "number must be printed like '4.14' (a quoted string)"))
+            p.append(Problem(MEASURES_FILE, entry, "number must be printed like '4.14' (a quoted string)"))
         elif num in numbers:
-            p.append(Problem(M, entry, "duplicate measure number"))
+            p.append(Problem(MEASURES_FILE, entry, "duplicate measure number"))
         numbers.add(num)
         if m.get("field") not in field_numbers:
-            p.append(Problem(M, entry, f"unknown field {m.get('field')!r} (a measure without a field)"))
+            p.append(
+                Problem(MEASURES_FILE, entry, f"unknown field {m.get('field')!r} (a measure without a field)")
+            )
         elif isinstance(num, str) and not num.startswith(f"{m['field']}."):
-            p.append(Problem(M, entry, f"number does not belong to field {m['field']}"))
+            p.append(Problem(MEASURES_FILE, entry, f"number does not belong to field {m['field']}"))
         for key in ("text_de", "responsible_de"):
             if not m.get(key):
-                p.append(Problem(M, entry, f"{key} is missing"))
+                p.append(Problem(MEASURES_FILE, entry, f"{key} is missing"))
         resp = m.get("responsible") or []
         if not resp:
-            p.append(Problem(M, entry, "responsible: no organisation parsed"))
+            p.append(Problem(MEASURES_FILE, entry, "responsible: no organisation parsed"))
         for r in resp:
             if r.get("org") not in org_ids:
-                p.append(Problem(M, entry, f"responsible names unknown organisation {r.get('org')!r}"))
+                p.append(
+                    Problem(MEASURES_FILE, entry, f"responsible names unknown organisation {r.get('org')!r}")
+                )
             if not r.get("as_printed") or r["as_printed"] not in (m.get("responsible_de") or ""):
                 p.append(
-                    Problem(M, entry, f"as_printed {r.get('as_printed')!r} is not in responsible_de")
+                    Problem(
+                        MEASURES_FILE, entry, f"as_printed {r.get('as_printed')!r} is not in responsible_de"
+                    )
                 )
             if r.get("lead") and "federführend" not in (m.get("responsible_de") or ""):
-                p.append(Problem(M, entry, "lead marked, but the concept says no 'federführend'"))
+                p.append(Problem(MEASURES_FILE, entry, "lead marked, but the concept says no 'federführend'"))
 
     offer_ids: set[str] = set()
     for o in content.offers:
         oid = o.get("id")
         entry = f"offer {oid}"
         if not oid or oid in offer_ids:
-            p.append(Problem(OF, entry, "id missing or duplicated"))
+            p.append(Problem(OFFERS_FILE, entry, "id missing or duplicated"))
         offer_ids.add(oid)
         if not o.get("measures"):
-            p.append(Problem(OF, entry, "offer is linked to no measure"))
+            p.append(Problem(OFFERS_FILE, entry, "offer is linked to no measure"))
         for num in o.get("measures") or []:
             if num not in numbers:
-                p.append(Problem(OF, entry, f"points to missing measure {num!r}"))
+                p.append(Problem(OFFERS_FILE, entry, f"points to missing measure {num!r}"))
         if o.get("kind") not in OFFER_KINDS:
-            p.append(Problem(OF, entry, f"kind must be one of {sorted(OFFER_KINDS)}"))
+            p.append(Problem(OFFERS_FILE, entry, f"kind must be one of {sorted(OFFER_KINDS)}"))
         bad = set(o.get("target_groups") or []) - TARGET_GROUPS
         if bad or not o.get("target_groups"):
-            p.append(Problem(OF, entry, f"target_groups must be some of {sorted(TARGET_GROUPS)}"))
+            p.append(Problem(OFFERS_FILE, entry, f"target_groups must be some of {sorted(TARGET_GROUPS)}"))
         if not o.get("providers"):
-            p.append(Problem(OF, entry, "offer names no provider"))
+            p.append(Problem(OFFERS_FILE, entry, "offer names no provider"))
         for prov in o.get("providers") or []:
             if prov.get("org") not in org_ids:
-                p.append(Problem(OF, entry, f"provider names unknown organisation {prov.get('org')!r}"))
+                p.append(
+                    Problem(OFFERS_FILE, entry, f"provider names unknown organisation {prov.get('org')!r}")
+                )
             if prov.get("role") not in ("provider", "partner"):
-                p.append(Problem(OF, entry, "provider role must be 'provider' or 'partner'"))
-        p.extend(_check_contact(OF, entry, o.get("contact")))
+                p.append(Problem(OFFERS_FILE, entry, "provider role must be 'provider' or 'partner'"))
+        p.extend(_check_contact(OFFERS_FILE, entry, o.get("contact")))
 
     goal_ids = {g["id"] for g in content.goals}
     known = {
@@ -288,9 +317,7 @@ def check_against_seed(content: Content, seed_path: Path) -> list[Problem]:
         if mine is None or normalise_ws(mine["title_de"] or "") != normalise_ws(sf.title):
             p.append(Problem("concept/fields.yaml", f"field {sf.number}", "title differs from the seed"))
         seed_goals = [(g.heading, t) for g in sf.goal_groups for t in g.goals]
-        my_goals = [
-            (g["heading_de"], g["text_de"]) for g in content.goals if g["field_number"] == sf.number
-        ]
+        my_goals = [(g["heading_de"], g["text_de"]) for g in content.goals if g["field_number"] == sf.number]
         if [(h and normalise_ws(h), normalise_ws(t)) for h, t in seed_goals] != [
             (h and normalise_ws(h), normalise_ws(t or "")) for h, t in my_goals
         ]:

@@ -175,14 +175,21 @@ class Dialogue:
     # -- screens -----------------------------------------------------------------------------
     def expired(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
-        return Reply(_("This button has expired. Please start again from the menu."), [self._menu_row(lang)], lang)
+        return Reply(
+            _("This button has expired. Please start again from the menu."), [self._menu_row(lang)], lang
+        )
 
     def menu(self, user_id: int, *, greeting: bool = False) -> list[Reply]:
         lang = self.language_of(user_id)
         _ = self._t(lang).gettext
         text = ""
         if greeting:
-            text = _("Hello! I help you find offers and contacts of the City of Magdeburg's integration concept.") + "\n"
+            text = (
+                _(
+                    "Hello! I help you find offers and contacts of the City of Magdeburg's integration concept."
+                )
+                + "\n"
+            )
             text += _("Ask me a question in your own words, in any of my languages.") + "\n\n"
         text += _("What would you like to do?")
         buttons = [
@@ -194,7 +201,9 @@ class Dialogue:
     def _ask_prompt(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
         return Reply(
-            _("Type your question in your own words, for example: \u201cMy landlord gave me notice, who can help me?\u201d"),
+            _(
+                "Type your question in your own words, for example: \u201cMy landlord gave me notice, who can help me?\u201d"
+            ),
             [self._menu_row(lang)],
             lang,
         )
@@ -203,9 +212,21 @@ class Dialogue:
         _ = self._t(lang).gettext
         lines = [
             "<b>" + esc(_("How Ankommen works")) + "</b>",
-            esc(_("Write your question in your own words. I search the measures and offers of the City of Magdeburg's integration concept and show you the best answers.")),
-            esc(_("Each answer names the responsible body and the measure's number, and a button shows the official German text.")),
-            esc(_("Plain-language texts are machine-made until a person has reviewed them. The official German text is binding.")),
+            esc(
+                _(
+                    "Write your question in your own words. I search the measures and offers of the City of Magdeburg's integration concept and show you the best answers."
+                )
+            ),
+            esc(
+                _(
+                    "Each answer names the responsible body and the measure's number, and a button shows the official German text."
+                )
+            ),
+            esc(
+                _(
+                    "Plain-language texts are machine-made until a person has reviewed them. The official German text is binding."
+                )
+            ),
             "",
             esc(_("Commands: /start, /topics, /language, /help")),
         ]
@@ -240,7 +261,7 @@ class Dialogue:
         lines.append("")
         lines.append(esc(_("Page {page} of {pages}").format(page=page + 1, pages=pages)))
         rows = []
-        for num in measures[page * PAGE_SIZE: (page + 1) * PAGE_SIZE]:
+        for num in measures[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
             m = self.catalog.measures[num]
             mt = pick_text(m.texts, lang)
             rows.append([Button(f"{m.number} · {mt.title if mt else m.text_de[:40]}", f"m:{num}")])
@@ -274,9 +295,11 @@ class Dialogue:
             dt = self._t(detected).gettext
             replies.append(
                 Reply(
-                    esc(dt("Your question looks like {language}. Do you want to switch to {language}?").format(
-                        language=native_name(detected)
-                    )),
+                    esc(
+                        dt(
+                            "Your question looks like {language}. Do you want to switch to {language}?"
+                        ).format(language=native_name(detected))
+                    ),
                     [[Button(native_name(detected), f"L:{detected}")]],
                     detected,
                 )
@@ -317,11 +340,21 @@ class Dialogue:
             if o is None:
                 continue
             t = pick_text(o.texts, lang)
-            lines.append("• " + esc(t.title if t else offer_id) + " (" + esc(_("measure {number}").format(number=isolate(o.measures[0], lang))) + ")")
+            lines.append(
+                "• "
+                + esc(t.title if t else offer_id)
+                + " ("
+                + esc(_("measure {number}").format(number=isolate(o.measures[0], lang)))
+                + ")"
+            )
             rows.append([Button(t.title if t else offer_id, f"o:{offer_id}")])
         lines += [
             "",
-            esc(_("Tips: use simple words, name the topic (flat, work, school, German course, health), or choose from the topics.")),
+            esc(
+                _(
+                    "Tips: use simple words, name the topic (flat, work, school, German course, health), or choose from the topics."
+                )
+            ),
         ]
         rows.append([Button(_("Topics"), "T"), Button(_("Main menu"), "M")])
         return Reply("\n".join(lines), rows, lang)
@@ -361,16 +394,29 @@ class Dialogue:
     def _contact_lines(self, lang: str, contact: dict[str, str]) -> list[str]:
         _ = self._t(lang).gettext
         if not contact:
-            return [esc(_("The concept publishes no contact details. Please ask the responsible body named above."))]
+            return [
+                esc(
+                    _(
+                        "The concept publishes no contact details. Please ask the responsible body named above."
+                    )
+                )
+            ]
         labels = {
-            "phone": _("Phone"), "email": _("E-mail"), "address": _("Address"),
-            "url": _("Web"), "hours": _("Opening hours"),
+            "phone": _("Phone"),
+            "email": _("E-mail"),
+            "address": _("Address"),
+            "url": _("Web"),
+            "hours": _("Opening hours"),
         }
         return [f"{esc(labels[k])}: {esc(isolate(v, lang))}" for k, v in contact.items()]
 
     def _machine_note(self, lang: str, machine: bool) -> list[str]:
         _ = self._t(lang).gettext
-        return ["<i>" + esc(_("Plain-language text made by machine, not yet reviewed by a person.")) + "</i>"] if machine else []
+        return (
+            ["<i>" + esc(_("Plain-language text made by machine, not yet reviewed by a person.")) + "</i>"]
+            if machine
+            else []
+        )
 
     def measure_card(self, lang: str, m: MeasureView) -> Reply:
         _ = self._t(lang).gettext
@@ -400,7 +446,9 @@ class Dialogue:
         t = pick_text(o.texts, lang)
         lines = [
             "<b>" + esc(t.title if t else o.id) + "</b>",
-            "<i>" + esc(_("Offer for measure {number}").format(number=isolate(m.printed_number, lang))) + "</i>",
+            "<i>"
+            + esc(_("Offer for measure {number}").format(number=isolate(m.printed_number, lang)))
+            + "</i>",
         ]
         if t:
             lines.append(esc(t.summary))
@@ -412,14 +460,23 @@ class Dialogue:
         lines.append(self._status_line(lang, self.catalog.status_of(m.number)))
         if t:
             lines += self._machine_note(lang, t.machine)
-        rows = [[Button(_("Official German text"), f"g:{m.number}"), Button(_("Measure {number}").format(number=m.number), f"m:{m.number}")]]
+        rows = [
+            [
+                Button(_("Official German text"), f"g:{m.number}"),
+                Button(_("Measure {number}").format(number=m.number), f"m:{m.number}"),
+            ]
+        ]
         rows.append([Button(_("Main menu"), "M")])
         return Reply("\n".join(lines), rows, lang)
 
     def official_text(self, lang: str, m: MeasureView) -> Reply:
         _ = self._t(lang).gettext
         lines = [
-            "<b>" + esc(_("Official German text of measure {number}").format(number=isolate(m.printed_number, lang))) + "</b>",
+            "<b>"
+            + esc(
+                _("Official German text of measure {number}").format(number=isolate(m.printed_number, lang))
+            )
+            + "</b>",
             "",
             "<i>" + esc(m.text_de) + "</i>",
             "",
@@ -427,7 +484,11 @@ class Dialogue:
             "",
             esc(_("Source: Integration concept of the City of Magdeburg from 2022 (Anlage 2 to DS0583/21).")),
         ]
-        return Reply("\n".join(lines), [[Button(_("Back to the measure"), f"m:{m.number}"), Button(_("Main menu"), "M")]], lang)
+        return Reply(
+            "\n".join(lines),
+            [[Button(_("Back to the measure"), f"m:{m.number}"), Button(_("Main menu"), "M")]],
+            lang,
+        )
 
     # -- commands ----------------------------------------------------------------------------
     def _command(self, user_id: int, command: str) -> list[Reply]:
@@ -454,4 +515,4 @@ class Dialogue:
         if first in codes:
             codes = [first] + [c for c in codes if c != first]
         buttons = [Button(native_name(c), f"L:{c}") for c in codes]
-        return [buttons[i: i + 2] for i in range(0, len(buttons), 2)]
+        return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]

@@ -68,31 +68,44 @@ def _desired_rows(content: Content) -> dict[type[SQLModel], list[dict[str, Any]]
         ActionField: [{"number": f["number"], "title_de": f["title_de"]} for f in content.fields],
         Organisation: [
             {
-                "id": o["id"], "name_de": o["name_de"], "kind": o["kind"],
-                "parent_id": o.get("parent"), **contact(o),
+                "id": o["id"],
+                "name_de": o["name_de"],
+                "kind": o["kind"],
+                "parent_id": o.get("parent"),
+                **contact(o),
             }
             for o in content.organisations
         ],
         Measure: [
             {
-                "number": m["number"], "note": m.get("note"), "field_number": m["field"],
-                "position": i, "text_de": m["text_de"], "responsible_de": m["responsible_de"],
+                "number": m["number"],
+                "note": m.get("note"),
+                "field_number": m["field"],
+                "position": i,
+                "text_de": m["text_de"],
+                "responsible_de": m["responsible_de"],
             }
             for i, m in enumerate(content.measures)
         ],
         Goal: [dict(g) for g in content.goals],
         MeasureOrganisation: [
             {
-                "measure_number": m["number"], "position": j, "organisation_id": r["org"],
-                "as_printed": r["as_printed"], "lead": bool(r.get("lead")),
+                "measure_number": m["number"],
+                "position": j,
+                "organisation_id": r["org"],
+                "as_printed": r["as_printed"],
+                "lead": bool(r.get("lead")),
             }
             for m in content.measures
             for j, r in enumerate(m.get("responsible") or [])
         ],
         Offer: [
             {
-                "id": o["id"], "kind": o["kind"], "target_groups": list(o["target_groups"]),
-                "position": i, **contact(o),
+                "id": o["id"],
+                "kind": o["kind"],
+                "target_groups": list(o["target_groups"]),
+                "position": i,
+                **contact(o),
             }
             for i, o in enumerate(content.offers)
         ],
@@ -108,8 +121,13 @@ def _desired_rows(content: Content) -> dict[type[SQLModel], list[dict[str, Any]]
         ],
         Translation: [
             {
-                "entity": entity, "key": key, "lang": lang, "title": t["title"],
-                "summary": t["summary"], "access": t.get("access"), "keywords": t["keywords"],
+                "entity": entity,
+                "key": key,
+                "lang": lang,
+                "title": t["title"],
+                "summary": t["summary"],
+                "access": t.get("access"),
+                "keywords": t["keywords"],
                 "machine": t["machine"],
             }
             for (entity, key, lang), t in sorted(content.texts.items())
@@ -120,8 +138,15 @@ def _desired_rows(content: Content) -> dict[type[SQLModel], list[dict[str, Any]]
 
 # Parents before children for inserts; the reverse for deletes.
 ORDER: tuple[type[SQLModel], ...] = (
-    ActionField, Organisation, Measure, Goal, MeasureOrganisation, Offer, OfferMeasure,
-    OfferProvider, Translation,
+    ActionField,
+    Organisation,
+    Measure,
+    Goal,
+    MeasureOrganisation,
+    Offer,
+    OfferMeasure,
+    OfferProvider,
+    Translation,
 )
 
 

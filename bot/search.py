@@ -81,9 +81,7 @@ class SearchIndex:
         for term in self.sorted_terms:
             by_first[term[0]].append(term)
         self.by_first = dict(by_first)
-        self.measure_doc: dict[str, int] = {
-            d.id: i for i, d in enumerate(self.docs) if d.kind == "measure"
-        }
+        self.measure_doc: dict[str, int] = {d.id: i for i, d in enumerate(self.docs) if d.kind == "measure"}
         self.offers_of_measure: dict[int, list[int]] = defaultdict(list)
         for i, d in enumerate(self.docs):
             if d.kind == "offer":
@@ -109,7 +107,7 @@ class SearchIndex:
         if n >= 5:
             # Vocabulary word at the start or end of a compound query token.
             for k in range(4, n - 2):
-                head, tail = tok[:k], tok[n - k:]
+                head, tail = tok[:k], tok[n - k :]
                 if head in self.postings:
                     offer(head, 0.55 + 0.4 * k / n)
                 if tail in self.postings:
@@ -117,7 +115,7 @@ class SearchIndex:
         if n >= 5:
             # Query token as the start of a longer vocabulary word (a poor man's stemmer).
             lo = bisect.bisect_left(self.sorted_terms, tok)
-            for term in self.sorted_terms[lo: lo + 40]:
+            for term in self.sorted_terms[lo : lo + 40]:
                 if not term.startswith(tok):
                     break
                 offer(term, 0.6 + 0.4 * n / len(term))
@@ -136,7 +134,8 @@ class SearchIndex:
     # -- querying ----------------------------------------------------------------------------
     def query_tokens(self, text: str) -> list[str]:
         toks = [
-            t for t in tokens(text[:MAX_QUERY_CHARS])
+            t
+            for t in tokens(text[:MAX_QUERY_CHARS])
             if len(t) >= 2 and t not in ALL_STOPWORDS and not t.isdigit()
         ]
         seen: set[str] = set()

@@ -25,8 +25,20 @@ _DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")} | {
 }
 _ARABIC = str.maketrans(
     {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ې": "ي", "ئ": "ي",
-        "ک": "ك", "ة": "ه", "ۀ": "ه", "ؤ": "و", "ـ": None, "ء": None,
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ی": "ي",
+        "ې": "ي",
+        "ئ": "ي",
+        "ک": "ك",
+        "ة": "ه",
+        "ۀ": "ه",
+        "ؤ": "و",
+        "ـ": None,
+        "ء": None,
     }
 )
 _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u06D6-\u06ED]")
@@ -156,7 +168,9 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
         fa = 2 * sum(1 for c in sample if c in _PERSIAN_ONLY)
         fa += sum(1 for w in words if w in _RAW_STOP["fa"] and w not in _RAW_STOP["ar"])
         ar = sum(1 for c in sample if c in "ةىأإ")
-        ar += sum(1 for w in words if (w in _RAW_STOP["ar"] and w not in _RAW_STOP["fa"]) or w.startswith("ال"))
+        ar += sum(
+            1 for w in words if (w in _RAW_STOP["ar"] and w not in _RAW_STOP["fa"]) or w.startswith("ال")
+        )
         if fa != ar:
             return "fa" if fa > ar else "ar"
         return hint if hint in ("ar", "fa") else "ar"

@@ -19,9 +19,21 @@ def update_catalogs() -> int:
     """Extract every message from bot/ and handlers/ and merge it into each catalog (no fuzzy)."""
     root = paths.PROJECT_ROOT
     _pybabel(
-        "extract", "-F", str(MAPPING), "-o", str(POT), "--no-location", "--sort-output",
-        "--project", "Ankommen", "--copyright-holder", "Ankommen contributors",
-        "--msgid-bugs-address", "none", str(root / "bot"), str(root / "handlers"),
+        "extract",
+        "-F",
+        str(MAPPING),
+        "-o",
+        str(POT),
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "Ankommen",
+        "--copyright-holder",
+        "Ankommen contributors",
+        "--msgid-bugs-address",
+        "none",
+        str(root / "bot"),
+        str(root / "handlers"),
     )
     return _pybabel("update", "-N", "-i", str(POT), "-d", str(paths.LOCALES_DIR), "--ignore-obsolete")
 

@@ -16,7 +16,9 @@ def ankommen_exe() -> list[str]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("ANKOMMEN_", "TELEGRAM_", "DATABASE_URL"))}
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ANKOMMEN_", "TELEGRAM_", "DATABASE_URL"))
+    }
     full_env.update(env or {})
     return subprocess.run(
         [*ankommen_exe(), *args],

@@ -67,7 +67,7 @@ def test_measures_json_lists_exactly_the_59_with_verbatim_texts(env):
     rows = json.loads(r.stdout)
     seed = seed_measure_rows()
     assert len(rows) == 59
-    for row, (printed, text, responsible) in zip(rows, seed):
+    for row, (printed, text, responsible) in zip(rows, seed, strict=True):
         assert printed.split()[0] == row["number"]
         assert " ".join(row["text_de"].split()) == " ".join(text.split())
         assert " ".join(row["responsible"].split()) == " ".join(responsible.split())

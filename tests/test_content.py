@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot import paths
-from bot.content import CONTACT_FIELDS, check_against_seed, load_content
+from bot.content import CONTACT_FIELDS, check_against_seed
 from bot.seed import normalise_ws, parse_seed
 
 from .helpers import run_cli
@@ -49,7 +49,7 @@ def test_exactly_the_59_measures_of_the_seed(content):
     assert len(rows) == 59
     printed = [m["number"] + (" " + m["note"] if m.get("note") else "") for m in content.measures]
     assert printed == [r[0] for r in rows]
-    for (number, text, responsible), m in zip(rows, content.measures):
+    for (number, text, responsible), m in zip(rows, content.measures, strict=True):
         assert normalise_ws(m["text_de"]) == normalise_ws(text), number
         assert normalise_ws(m["responsible_de"]) == normalise_ws(responsible), number
 
@@ -66,14 +66,14 @@ def test_seven_fields_and_every_goal(seed, content):
     assert [f["number"] for f in content.fields] == [1, 2, 3, 4, 5, 6, 7]
     assert content.fields[6]["title_de"] == "Handlungsfeldübergreifendes"
     seed_text = normalise_ws(SEED.read_text(encoding="utf-8").replace("\\*", "*"))
-    bullets = [
-        line for line in SEED.read_text(encoding="utf-8").splitlines() if line.startswith("- ")
-    ]
+    bullets = [line for line in SEED.read_text(encoding="utf-8").splitlines() if line.startswith("- ")]
     assert len(content.goals) == len(bullets)
     for goal in content.goals:
         assert normalise_ws(goal["text_de"]) in seed_text, goal["id"]
     headings = {g["heading_de"] for g in content.goals}
-    assert "Wohnen" in headings and "Gleichberechtigung aller Geschlechter und Bevölkerungsgruppen" in headings
+    assert (
+        "Wohnen" in headings and "Gleichberechtigung aller Geschlechter und Bevölkerungsgruppen" in headings
+    )
 
 
 def test_reviewed_yaml_matches_the_seed_parser(seed, content):
@@ -93,12 +93,23 @@ def test_lead_only_where_the_concept_says_federfuehrend(content):
 
 
 REQUIRED_OFFERS = {
-    "4.14": "housing-counselling", "4.3": "private-housing", "4.5": "tenant-work",
-    "4.30": "psychosocial-centre", "4.32": "psychosocial-centre", "1.24": "newsletter-seniors",
-    "1.32": "newsletter-women", "1.33": "women-empowerment", "1.19": "festival-of-cultures",
-    "2.17": "german-intensive-pupils", "2.15": "vocational-tutoring", "3.32": "qualification-recognition",
-    "7.2": "social-counselling", "7.4": "interpreter-pool", "4.44": "blickwechsel",
-    "7.12": "integration-prize", "5.43": "naturalisation",
+    "4.14": "housing-counselling",
+    "4.3": "private-housing",
+    "4.5": "tenant-work",
+    "4.30": "psychosocial-centre",
+    "4.32": "psychosocial-centre",
+    "1.24": "newsletter-seniors",
+    "1.32": "newsletter-women",
+    "1.33": "women-empowerment",
+    "1.19": "festival-of-cultures",
+    "2.17": "german-intensive-pupils",
+    "2.15": "vocational-tutoring",
+    "3.32": "qualification-recognition",
+    "7.2": "social-counselling",
+    "7.4": "interpreter-pool",
+    "4.44": "blickwechsel",
+    "7.12": "integration-prize",
+    "5.43": "naturalisation",
 }
 
 

@@ -157,8 +157,18 @@ def test_help_and_unknown_command(dialogue):
 
 def test_status_is_shown_with_a_locale_date_and_staleness(core_engine, translations):
     with Session(core_engine) as s:
-        s.add(StatusReport(measure_number="4.44", status="on_track", reported_at=datetime(2026, 10, 12, 10, tzinfo=UTC)))
-        s.add(StatusReport(measure_number="1.19", status="implemented", reported_at=datetime.now(UTC) - timedelta(days=400)))
+        s.add(
+            StatusReport(
+                measure_number="4.44", status="on_track", reported_at=datetime(2026, 10, 12, 10, tzinfo=UTC)
+            )
+        )
+        s.add(
+            StatusReport(
+                measure_number="1.19",
+                status="implemented",
+                reported_at=datetime.now(UTC) - timedelta(days=400),
+            )
+        )
         s.commit()
     try:
         d = Dialogue(Catalog.load(core_engine), translations, MemoryPreferences(), default_language="de")
@@ -193,7 +203,14 @@ def test_rtl_reply_isolates_measure_numbers(catalog, translations):
 
 def test_oversized_and_control_input_gets_a_short_valid_answer(dialogue):
     dialogue.handle_button(USER, "L:de")
-    for text in ["Wohnung " * 2000, "\x00\x07\u202e\u200b" * 500, "🙂" * 4096, " ", "/", "/start@SomeOtherBot"]:
+    for text in [
+        "Wohnung " * 2000,
+        "\x00\x07\u202e\u200b" * 500,
+        "🙂" * 4096,
+        " ",
+        "/",
+        "/start@SomeOtherBot",
+    ]:
         replies = dialogue.handle_text(USER, text)
         assert replies
         for reply in replies:

@@ -43,7 +43,9 @@ def test_wrong_values_are_named(env, needle):
 
 
 def test_cli_reports_a_wrong_setting_clearly(tmp_path):
-    result = run_cli("measures", env={"ANKOMMEN_DEFAULT_LANGUAGE": "klingon", "ANKOMMEN_STATE_DIR": str(tmp_path)})
+    result = run_cli(
+        "measures", env={"ANKOMMEN_DEFAULT_LANGUAGE": "klingon", "ANKOMMEN_STATE_DIR": str(tmp_path)}
+    )
     assert result.returncode == 2
     assert "configuration error: ANKOMMEN_DEFAULT_LANGUAGE" in result.stderr
     assert "Traceback" not in result.stderr

@@ -62,7 +62,9 @@ def test_import_is_idempotent_and_updates_in_place(any_url, engine_for, content)
         s.commit()
 
     edited = copy.deepcopy(content)
-    edited.texts[("measure", "4.14", "en")] = dict(edited.texts[("measure", "4.14", "en")], title="Housing advice (edited)")
+    edited.texts[("measure", "4.14", "en")] = dict(
+        edited.texts[("measure", "4.14", "en")], title="Housing advice (edited)"
+    )
     edited.offers = [o for o in edited.offers if o["id"] != "blickwechsel"]
     for key in [k for k in edited.texts if k[0] == "offer" and k[1] == "blickwechsel"]:
         del edited.texts[key]
@@ -104,7 +106,13 @@ def test_timestamps_stay_timezone_aware(any_url, engine_for, content):
     db.upgrade(engine)
     import_content(engine, content)
     with Session(engine) as s:
-        s.add(StatusReport(measure_number="1.8", status="implemented", reported_at=datetime(2026, 10, 12, 9, 30, tzinfo=UTC)))
+        s.add(
+            StatusReport(
+                measure_number="1.8",
+                status="implemented",
+                reported_at=datetime(2026, 10, 12, 9, 30, tzinfo=UTC),
+            )
+        )
         s.commit()
     with Session(engine) as s:
         got = s.exec(select(StatusReport)).one().reported_at

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.languages import FSI, PDI, isolate, is_rtl, native_name
+from bot.languages import FSI, PDI, is_rtl, isolate, native_name
 from bot.text import detect_language, normalise
 
 

@@ -38,6 +38,7 @@ W_ACCESS = 0.6
 W_OFFICIAL = 0.8
 W_BODY = 0.8
 
+COVERAGE_TOKENS = 3
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 40
 
@@ -145,9 +146,10 @@ class SearchIndex:
     def scores(self, text: str) -> dict[int, float]:
         """Per document: the sum of its best match per query token, scaled by coverage.
 
-        Coverage is the share of the query's content tokens that the document matches; its
-        square root damps a single generic word in a longer question ("who won the football
-        match") without punishing short questions.
+        Coverage is how many of the query's content tokens the document matches, out of at most
+        ``COVERAGE_TOKENS``; its square root damps a single generic word in a short off-topic
+        question ("who won the football match") without punishing long questions that describe
+        a situation in many words, most of which no document contains.
         """
         query = self.query_tokens(text)
         totals: dict[int, float] = defaultdict(float)
@@ -162,8 +164,8 @@ class SearchIndex:
             for d, v in best.items():
                 totals[d] += v
                 matched[d] += 1
-        n = max(len(query), 1)
-        return {d: s * math.sqrt(matched[d] / n) for d, s in totals.items()}
+        n = max(min(len(query), COVERAGE_TOKENS), 1)
+        return {d: s * math.sqrt(min(1.0, matched[d] / n)) for d, s in totals.items()}
 
     def search(self, text: str, *, limit: int = 5) -> list[Hit]:
         """The best hits above the confidence threshold, best first; [] when unsure."""

@@ -49,3 +49,27 @@ def test_hostile_and_huge_input_is_harmless(index):
     hits = index.search(long)
     assert hits and hits[0].measure in {"4.14", "4.3", "4.6"}
     index.search("\u202e\u200b\u0000\x07 " * 100)
+
+
+HOLDOUT = yaml.safe_load(
+    (paths.PROJECT_ROOT / "bench" / "questions_holdout.yaml").read_text(encoding="utf-8")
+)
+
+
+def test_holdout_set_meets_the_quality_bar(index):
+    """Questions written apart from the keywords: right measure in the top 3 for 85% of them,
+    at least 75% in each language, and 70% of out-of-scope questions answered with no result."""
+    per_lang: dict[str, list[bool]] = {}
+    oos: list[bool] = []
+    for case in HOLDOUT:
+        hits = index.search(case["q"], limit=3)
+        if case["expect"]:
+            per_lang.setdefault(case["lang"], []).append(any(h.measure in case["expect"] for h in hits))
+        else:
+            oos.append(not hits)
+    everything = [ok for oks in per_lang.values() for ok in oks]
+    assert len(everything) >= 60 and len(oos) >= 10
+    assert sum(everything) / len(everything) >= 0.85
+    for lang, oks in per_lang.items():
+        assert sum(oks) / len(oks) >= 0.75, lang
+    assert sum(oos) / len(oos) >= 0.7

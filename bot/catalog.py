@@ -137,8 +137,7 @@ class Catalog:
         cat = cls(engine)
         with Session(engine) as s:
             for o in s.exec(select(Organisation)).all():
-                contact = {k: getattr(o, k) for k in ("phone", "email", "address", "url", "hours")}
-                cat.organisations[o.id] = OrgView(o.id, o.name_de, {k: v for k, v in contact.items() if v})
+                cat.organisations[o.id] = OrgView(o.id, o.name_de, o.contact())
             for f in s.exec(select(ActionField).order_by(ActionField.number)).all():
                 cat.fields[f.number] = FieldView(f.number, f.title_de)
             for g in s.exec(select(Goal).order_by(Goal.field_number, Goal.position)).all():
@@ -157,15 +156,7 @@ class Catalog:
                     Responsible(cat.organisations[r.organisation_id], r.as_printed, r.lead)
                 )
             for o in s.exec(select(Offer).order_by(Offer.position)).all():
-                contact = {k: getattr(o, k) for k in ("phone", "email", "address", "url", "hours")}
-                cat.offers[o.id] = OfferView(
-                    o.id,
-                    o.kind,
-                    list(o.target_groups),
-                    [],
-                    [],
-                    {k: v for k, v in contact.items() if v},
-                )
+                cat.offers[o.id] = OfferView(o.id, o.kind, list(o.target_groups), [], [], o.contact())
             for om in s.exec(select(OfferMeasure).order_by(OfferMeasure.position)).all():
                 cat.offers[om.offer_id].measures.append(om.measure_number)
                 cat.measures[om.measure_number].offers.append(om.offer_id)

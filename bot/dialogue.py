@@ -118,9 +118,6 @@ class Dialogue:
             self._sessions.popitem(last=False)
         return s
 
-    def forget(self, user_id: int) -> None:
-        self._sessions.pop(user_id, None)
-
     # -- entry points ------------------------------------------------------------------------
     def start(self, user_id: int, suggested: str | None = None) -> list[Reply]:
         """First contact (or /start): offer the language picker, suggested language first."""
@@ -272,7 +269,7 @@ class Dialogue:
             nav.append(Button(_("Next") + " \u203a", f"F:{number}:{page + 1}"))
         if nav:
             rows.append(nav)
-        rows.append([Button(_("Topics"), "T"), Button(_("Main menu"), "M")])
+        rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
     # -- questions ---------------------------------------------------------------------------
@@ -356,7 +353,7 @@ class Dialogue:
                 )
             ),
         ]
-        rows.append([Button(_("Topics"), "T"), Button(_("Main menu"), "M")])
+        rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
     # -- cards -------------------------------------------------------------------------------
@@ -436,7 +433,7 @@ class Dialogue:
         for offer_id in m.offers:
             ot = pick_text(self.catalog.offers[offer_id].texts, lang)
             rows.append([Button(ot.title if ot else offer_id, f"o:{offer_id}")])
-        rows.append([Button(_("Topics"), "T"), Button(_("Main menu"), "M")])
+        rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
     def offer_card(self, lang: str, o: OfferView, measure: str | None = None) -> Reply:
@@ -505,6 +502,10 @@ class Dialogue:
             return self.language_picker(user_id)
         _ = self._t(lang).gettext
         return [Reply(esc(_("I do not know this command. Try /help.")), [self._menu_row(lang)], lang)]
+
+    def _nav_row(self, lang: str) -> list[Button]:
+        _ = self._t(lang).gettext
+        return [Button(_("Topics"), "T"), Button(_("Main menu"), "M")]
 
     def _menu_row(self, lang: str) -> list[Button]:
         _ = self._t(lang).gettext

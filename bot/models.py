@@ -73,18 +73,28 @@ class Measure(SQLModel, table=True):
     responsible_de: str
 
 
-class Organisation(SQLModel, table=True):
-    """A responsible body or partner named in the concept. Contact fields are never invented."""
+class ContactFields(SQLModel):
+    """Contact details: empty unless the sources state them. Never invented."""
 
-    id: str = Field(primary_key=True, max_length=64)
-    name_de: str
-    kind: str = Field(max_length=32)
-    parent_id: str | None = Field(default=None, max_length=64)
     phone: str | None = None
     email: str | None = None
     address: str | None = None
     url: str | None = None
     hours: str | None = None
+
+    def contact(self) -> dict[str, str]:
+        """Only the contact fields that exist, in a fixed order."""
+        values = {k: getattr(self, k) for k in ("phone", "email", "address", "url", "hours")}
+        return {k: v for k, v in values.items() if v}
+
+
+class Organisation(ContactFields, table=True):
+    """A responsible body or partner named in the concept."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name_de: str
+    kind: str = Field(max_length=32)
+    parent_id: str | None = Field(default=None, max_length=64)
 
 
 class MeasureOrganisation(SQLModel, table=True):
@@ -98,18 +108,13 @@ class MeasureOrganisation(SQLModel, table=True):
     lead: bool = False
 
 
-class Offer(SQLModel, table=True):
+class Offer(ContactFields, table=True):
     """Something a resident can use: counselling, a newsletter, a course, an event …"""
 
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(max_length=32)
     target_groups: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
     position: int
-    phone: str | None = None
-    email: str | None = None
-    address: str | None = None
-    url: str | None = None
-    hours: str | None = None
 
 
 class OfferMeasure(SQLModel, table=True):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
 from bot import db
 from bot.catalog import Catalog
@@ -17,6 +18,7 @@ from bot.content import ContentError, load_content
 from bot.dialogue import Dialogue, Preferences
 from bot.i18n import Translations
 from bot.importer import ImportResult, import_content
+from bot.models import Measure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,9 +68,5 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
 
 
 def store_has_content(engine: Engine) -> bool:
-    from sqlmodel import Session, select
-
-    from bot.models import Measure
-
     with Session(engine) as s:
         return s.exec(select(Measure).limit(1)).first() is not None

@@ -47,7 +47,6 @@ _UMLAUT_DIGRAPHS = re.compile(r"(ae|oe|ue)")
 _LONE_MARKS = re.compile(r"[\u0300-\u036F\u064B-\u065F\u0670\u06D6-\u06ED]")
 _SPLIT = re.compile(r"[^\w]+", re.UNICODE)
 
-_LATIN_RE = re.compile(r"[a-z]")
 _ARABIC_RE = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _PERSIAN_ONLY = set("پچژگکی")
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04FF]")

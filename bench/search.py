@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
 import resource
@@ -200,7 +201,7 @@ def main() -> int:
         "benchmark": "search",
         "machine": {
             "python": platform.python_version(),
-            "cpu_count": __import__("os").cpu_count(),
+            "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
         },
         "catalog_load_ms": round(load_ms, 1),

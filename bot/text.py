@@ -41,7 +41,6 @@ _ARABIC = str.maketrans(
         "ء": None,
     }
 )
-_ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u06D6-\u06ED]")
 _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _UMLAUT_DIGRAPHS = re.compile(r"(ae|oe|ue)")
 _LONE_MARKS = re.compile(r"[\u0300-\u036F\u064B-\u065F\u0670\u06D6-\u06ED]")
@@ -54,7 +53,8 @@ _UKRAINIAN_ONLY = set("іїєґ")
 _RUSSIAN_ONLY = set("ыэъё")
 
 
-def _strip_latin_marks(text: str) -> str:
+def _strip_marks(text: str) -> str:
+    """Drop every combining mark: Latin diacritics, tones, Cyrillic breves, Arabic harakat."""
     out = []
     for ch in unicodedata.normalize("NFD", text):
         if unicodedata.category(ch) == "Mn":
@@ -71,9 +71,9 @@ def normalise_token(token: str) -> str:
     mix scripts): Arabic/Persian variants, then German umlauts, then every other combining mark
     (Latin diacritics, Vietnamese tones, Cyrillic й/ё/ї), then the ae/oe/ue digraphs.
     """
-    token = _ARABIC_MARKS.sub("", token).translate(_ARABIC)
+    token = token.translate(_ARABIC)  # before NFD, which would split أ/ؤ/ئ into letter + hamza
     token = token.translate(_GERMAN).replace("ı", "i").replace("đ", "d").replace("ł", "l")
-    token = _strip_latin_marks(token)
+    token = _strip_marks(token)
     return _UMLAUT_DIGRAPHS.sub(lambda m: m.group(1)[0], token)
 
 

@@ -6,7 +6,7 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.catalog import Catalog
 from bot.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
@@ -180,7 +180,7 @@ def test_status_is_shown_with_a_locale_date_and_staleness(core_engine, translati
         assert "Not confirmed for more than six months." in old
     finally:
         with Session(core_engine) as s:
-            for r in s.exec(__import__("sqlmodel").select(StatusReport)).all():
+            for r in s.exec(select(StatusReport)).all():
                 s.delete(r)
             s.commit()
 

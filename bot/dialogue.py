@@ -9,11 +9,19 @@ versionless code of at most 64 bytes (Telegram's ``callback_data`` limit):
     F:<n>[:<page>]  a field's measures         m:<number>          a measure
     g:<number>      the official German text   o:<offer id>        an offer
     R:<index>       more results of the last question
+    O[:<page>]      all offers, paginated      N   newsletters     P  privacy
+    D:[yes|no]      erase my data (ask first, then confirm or keep)
+    V:<u|d>:<m|o>:<id>   a vote (👍/👎) on a measure or an offer
+
+Replies for right-to-left languages get every Latin-script run and every number wrapped in
+Unicode isolates in one place (``_finish``), so names like "Sozial- und Wohnungsamt" and
+measure numbers read correctly inside Arabic or Persian text.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +29,18 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from bot.catalog import Catalog, MeasureView, OfferView, Status, pick_text
 from bot.i18n import Translations
-from bot.languages import SUPPORTED_LANGUAGES, isolate, native_name, normalise_code
+from bot.languages import (
+    SUPPORTED_LANGUAGES,
+    is_rtl,
+    isolate,
+    isolate_latin_runs,
+    native_name,
+    normalise_code,
+)
 from bot.search import Hit
 from bot.text import detect_language
 
@@ -46,9 +62,12 @@ class Button:
 
 @dataclass
 class Reply:
+    """One message. ``toast`` marks a short notice (Telegram shows it as the button's answer)."""
+
     html: str
     buttons: list[list[Button]] = field(default_factory=list)
     lang: str = "de"
+    toast: bool = False
 
 
 class Preferences(Protocol):
@@ -57,6 +76,18 @@ class Preferences(Protocol):
     def get_language(self, user_id: int) -> str | None: ...
 
     def set_language(self, user_id: int, lang: str) -> None: ...
+
+    def forget(self, user_id: int) -> bool:
+        """Erase everything kept about the user; True if there was anything."""
+        ...
+
+
+class Recorder(Protocol):
+    """Where unanswered questions and votes go (the store); never with a user id."""
+
+    def record_gap(self, text: str, lang: str) -> None: ...
+
+    def record_vote(self, entity: str, key: str, up: bool) -> None: ...
 
 
 class MemoryPreferences:
@@ -69,10 +100,22 @@ class MemoryPreferences:
     def set_language(self, user_id: int, lang: str) -> None:
         self._langs[user_id] = lang
 
+    def forget(self, user_id: int) -> bool:
+        return self._langs.pop(user_id, None) is not None
+
+
+class NullRecorder:
+    def record_gap(self, text: str, lang: str) -> None:
+        pass
+
+    def record_vote(self, entity: str, key: str, up: bool) -> None:
+        pass
+
 
 @dataclass
 class _Session:
     hits: list[Hit] = field(default_factory=list)
+    votes: set[str] = field(default_factory=set)
 
 
 def esc(value: object) -> str:
@@ -89,10 +132,12 @@ class Dialogue:
         default_language: str = "de",
         timezone: str = "Europe/Berlin",
         max_sessions: int = 10_000,
+        recorder: Recorder | None = None,
     ):
         self.catalog = catalog
         self.translations = translations
         self.prefs = prefs
+        self.recorder: Recorder = recorder or NullRecorder()
         self.default_language = default_language
         self.tz = ZoneInfo(timezone)
         self._sessions: OrderedDict[int, _Session] = OrderedDict()
@@ -128,52 +173,127 @@ class Dialogue:
         _ = self._t(lang).gettext
         text = _("Welcome to Ankommen, the integration guide of the City of Magdeburg.") + "\n\n"
         text += _("Please choose your language.")
-        return [Reply(text, self._language_buttons(first=lang), lang)]
+        return self._finish([Reply(esc(text), self._language_buttons(first=lang), lang)])
 
-    def handle_text(self, user_id: int, text: str) -> list[Reply]:
+    def handle_text(self, user_id: int, text: str, *, suggested: str | None = None) -> list[Reply]:
+        """A typed message: a command (``/help``) or a question."""
         stripped = text.strip()
         if stripped.startswith("/"):
-            command = stripped[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(stripped) > 1 else ""
-            return self._command(user_id, command)
-        return self.ask(user_id, stripped)
+            head = stripped[1:].split(maxsplit=1)[0] if len(stripped) > 1 else ""
+            command = head.split("@", 1)[0].lower()
+            if command == "start":
+                return self.start(user_id, suggested)
+            return self._finish(self._command(user_id, command))
+        return self._finish(self.ask(user_id, stripped))
 
     def handle_button(self, user_id: int, data: str) -> list[Reply]:
+        """A pressed button. Unknown, forged or stale data changes nothing: a short notice."""
+        try:
+            replies = self._button(user_id, data)
+        except (ValueError, KeyError, IndexError):
+            replies = None
+        return self._finish(replies or [self.expired(self.language_of(user_id))])
+
+    def _button(self, user_id: int, data: str) -> list[Reply] | None:
         lang = self.language_of(user_id)
         kind, _, arg = data.partition(":")
-        try:
-            if kind == "L" and not arg:
-                return self.language_picker(user_id)
-            if kind == "L" and arg in self.languages:
-                self.prefs.set_language(user_id, arg)
-                return self.menu(user_id, greeting=True)
-            if kind == "M" and not arg:
-                return self.menu(user_id)
-            if kind == "A" and not arg:
-                return [self._ask_prompt(lang)]
-            if kind == "T" and not arg:
-                return [self.topics(lang)]
-            if kind == "H" and not arg:
-                return [self.help(lang)]
-            if kind == "F":
-                number, _, page = arg.partition(":")
-                return [self.field_page(lang, int(number), int(page or 0))]
-            if kind == "m" and arg in self.catalog.measures:
-                return [self.measure_card(lang, self.catalog.measures[arg])]
-            if kind == "g" and arg in self.catalog.measures:
-                return [self.official_text(lang, self.catalog.measures[arg])]
-            if kind == "o" and arg in self.catalog.offers:
-                return [self.offer_card(lang, self.catalog.offers[arg])]
-            if kind == "R":
-                return self.more_results(user_id, int(arg))
-        except (ValueError, KeyError, IndexError):
-            pass
-        return [self.expired(lang)]
+        if kind == "L" and not arg:
+            return self.language_picker(user_id)
+        if kind == "L" and arg in self.languages:
+            self.prefs.set_language(user_id, arg)
+            return self.menu(user_id, greeting=True)
+        if kind == "M" and not arg:
+            return self.menu(user_id)
+        if kind == "A" and not arg:
+            return [self._ask_prompt(lang)]
+        if kind == "T" and not arg:
+            return [self.topics(lang)]
+        if kind == "H" and not arg:
+            return [self.help(lang)]
+        if kind == "P" and not arg:
+            return [self.privacy(lang)]
+        if kind == "N" and not arg:
+            return [self.newsletters(lang)]
+        if kind == "D" and not arg:
+            return [self.delete_confirm(lang)]
+        if kind == "D" and arg in ("yes", "no"):
+            return [self.delete_done(user_id, lang)] if arg == "yes" else [self.delete_kept(lang)]
+        if kind == "O":
+            return [self.offers_page(lang, int(arg or 0))]
+        if kind == "F":
+            number, _, page = arg.partition(":")
+            return [self.field_page(lang, int(number), int(page or 0))]
+        if kind == "m" and arg in self.catalog.measures:
+            return [self.measure_card(lang, self.catalog.measures[arg])]
+        if kind == "g" and arg in self.catalog.measures:
+            return [self.official_text(lang, self.catalog.measures[arg])]
+        if kind == "o" and arg in self.catalog.offers:
+            return [self.offer_card(lang, self.catalog.offers[arg])]
+        if kind == "R":
+            return self.more_results(user_id, int(arg))
+        if kind == "V":
+            return self.vote(user_id, arg)
+        return None
+
+    def _finish(self, replies: list[Reply]) -> list[Reply]:
+        """The one place where right-to-left replies get Latin runs and numbers isolated."""
+        for reply in replies:
+            if is_rtl(reply.lang):
+                reply.html = _isolate_html(reply.html)
+                reply.buttons = [
+                    [Button(isolate_latin_runs(b.label), b.data) for b in row] for row in reply.buttons
+                ]
+        return replies
+
+    # -- notices for the transport (rate limit, other message types, errors) -------------------
+    def too_fast(self, user_id: int, seconds: int) -> list[Reply]:
+        lang = self.language_of(user_id)
+        text = (
+            self._t(lang)
+            .ngettext(
+                "You are sending messages very fast. Please wait {seconds} second and ask again.",
+                "You are sending messages very fast. Please wait {seconds} seconds and ask again.",
+                seconds,
+            )
+            .format(seconds=format_decimal(seconds, locale=lang))
+        )
+        return self._finish([Reply(esc(text), [], lang)])
+
+    def unsupported(self, user_id: int, *, edited: bool = False) -> list[Reply]:
+        """A sticker, photo, voice message, location … or an edited message: a one-line hint."""
+        lang = self.language_of(user_id)
+        _ = self._t(lang).gettext
+        if edited:
+            text = _("I do not read edited messages. Please send your question again as a new message.")
+        else:
+            text = _("I can only read text. Please type your question.")
+        return self._finish([Reply(esc(text), [], lang)])
+
+    def apology(self, user_id: int) -> list[Reply]:
+        lang = self.language_of(user_id)
+        _ = self._t(lang).gettext
+        return self._finish(
+            [Reply(esc(_("Sorry, something went wrong on my side. Please try again later.")), [], lang)]
+        )
+
+    def command_menu(self, lang: str) -> list[tuple[str, str]]:
+        """The command list Telegram shows (setMyCommands), in ``lang``."""
+        _ = self._t(lang).gettext
+        return [
+            ("start", _("Start and choose your language")),
+            ("topics", _("Browse the topics")),
+            ("language", _("Change the language")),
+            ("newsletters", _("Newsletters")),
+            ("privacy", _("What I store about you")),
+            ("delete", _("Delete my data")),
+            ("help", _("How this bot works")),
+        ]
 
     # -- screens -----------------------------------------------------------------------------
     def expired(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
         return Reply(
-            _("This button has expired. Please start again from the menu."), [self._menu_row(lang)], lang
+            esc(_("This button has expired. Please start again from the menu.")), [], lang, toast=True
         )
 
     def menu(self, user_id: int, *, greeting: bool = False) -> list[Reply]:
@@ -191,9 +311,10 @@ class Dialogue:
         text += _("What would you like to do?")
         buttons = [
             [Button(_("Ask a question"), "A"), Button(_("Topics"), "T")],
-            [Button(_("Language"), "L:"), Button(_("Help"), "H")],
+            [Button(_("Newsletters"), "N"), Button(_("Language"), "L:")],
+            [Button(_("Privacy"), "P"), Button(_("Help"), "H")],
         ]
-        return [Reply(text, buttons, lang)]
+        return [Reply(esc(text), buttons, lang)]
 
     def _ask_prompt(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
@@ -225,14 +346,14 @@ class Dialogue:
                 )
             ),
             "",
-            esc(_("Commands: /start, /topics, /language, /help")),
+            esc(_("Commands: /start, /topics, /language, /newsletters, /privacy, /delete, /help")),
         ]
         return Reply("\n".join(lines), [self._menu_row(lang)], lang)
 
     def language_picker(self, user_id: int) -> list[Reply]:
         lang = self.language_of(user_id)
         _ = self._t(lang).gettext
-        return [Reply(_("Please choose your language."), self._language_buttons(first=lang), lang)]
+        return [Reply(esc(_("Please choose your language.")), self._language_buttons(first=lang), lang)]
 
     def topics(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
@@ -241,6 +362,7 @@ class Dialogue:
             t = pick_text(f.texts, lang)
             title = t.title if t else f.title_de
             rows.append([Button(f"{f.number}. {title}", f"F:{f.number}")])
+        rows.append([Button(_("All offers for residents"), "O")])
         rows.append(self._menu_row(lang))
         return Reply("<b>" + esc(_("Topics")) + "</b>\n" + esc(_("Choose a field of action.")), rows, lang)
 
@@ -256,6 +378,10 @@ class Dialogue:
         if t:
             lines.append(esc(t.summary))
         lines.append("")
+        count = self._t(lang).ngettext(
+            "This field has {count} measure.", "This field has {count} measures.", len(measures)
+        )
+        lines.append(esc(count.format(count=format_decimal(len(measures), locale=lang))))
         lines.append(esc(_("Page {page} of {pages}").format(page=page + 1, pages=pages)))
         rows = []
         for num in measures[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
@@ -272,18 +398,115 @@ class Dialogue:
         rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
+    def offers_page(self, lang: str, page: int) -> Reply:
+        _ = self._t(lang).gettext
+        offers = list(self.catalog.offers.values())
+        pages = max(1, -(-len(offers) // PAGE_SIZE))
+        if not 0 <= page < pages:
+            raise IndexError(page)
+        lines = [
+            "<b>" + esc(_("All offers for residents")) + "</b>",
+            esc(_("Page {page} of {pages}").format(page=page + 1, pages=pages)),
+        ]
+        rows = []
+        for o in offers[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+            t = pick_text(o.texts, lang)
+            rows.append([Button(t.title if t else o.id, f"o:{o.id}")])
+        nav = []
+        if page > 0:
+            nav.append(Button("\u2039 " + _("Back"), f"O:{page - 1}"))
+        if page + 1 < pages:
+            nav.append(Button(_("Next") + " \u203a", f"O:{page + 1}"))
+        if nav:
+            rows.append(nav)
+        rows.append(self._nav_row(lang))
+        return Reply("\n".join(lines), rows, lang)
+
+    def privacy(self, lang: str) -> Reply:
+        _ = self._t(lang).gettext
+        lines = [
+            "<b>" + esc(_("What I store about you")) + "</b>",
+            "• " + esc(_("Your chat number, so that I can answer you.")),
+            "• " + esc(_("The language you chose.")),
+            "• " + esc(_("The newsletters you subscribed to, if any.")),
+            "",
+            esc(_("I do not store your name, your phone number or your messages.")),
+            esc(
+                _(
+                    "Questions I could not answer are kept without any link to you, with phone numbers and e-mail addresses removed, so that the city can improve the answers."
+                )
+            ),
+            esc(_("Your 👍 and 👎 are counted per answer, without any link to you.")),
+            "",
+            esc(_("With /delete you erase everything I store about you.")),
+        ]
+        return Reply("\n".join(lines), [[Button(_("Delete my data"), "D:")], self._menu_row(lang)], lang)
+
+    def delete_confirm(self, lang: str) -> Reply:
+        _ = self._t(lang).gettext
+        text = _(
+            "Do you really want to delete everything I store about you (language and newsletter subscriptions)?"
+        )
+        buttons = [[Button(_("Yes, delete"), "D:yes"), Button(_("No, keep it"), "D:no")]]
+        return Reply(esc(text), buttons, lang)
+
+    def delete_done(self, user_id: int, lang: str) -> Reply:
+        _ = self._t(lang).gettext
+        self.prefs.forget(user_id)
+        self._sessions.pop(user_id, None)
+        return Reply(
+            esc(
+                _(
+                    "Done: I have deleted everything I stored about you. If you write to me again, I start afresh."
+                )
+            ),
+            [],
+            lang,
+        )
+
+    def delete_kept(self, lang: str) -> Reply:
+        _ = self._t(lang).gettext
+        return Reply(esc(_("Nothing was deleted.")), [self._menu_row(lang)], lang)
+
+    def newsletters(self, lang: str) -> Reply:
+        _ = self._t(lang).gettext
+        text = _(
+            "The concept creates two newsletters: one for seniors (measure {seniors}) and one for women (measure {women}). Subscribing here is being prepared."
+        ).format(seniors=isolate("1.24", lang), women=isolate("1.32", lang))
+        return Reply(esc(text), [self._nav_row(lang)], lang)
+
+    def vote(self, user_id: int, arg: str) -> list[Reply] | None:
+        lang = self.language_of(user_id)
+        _ = self._t(lang).gettext
+        direction, _sep, target = arg.partition(":")
+        entity, _sep, key = target.partition(":")
+        known = {"m": self.catalog.measures, "o": self.catalog.offers}
+        if direction not in ("u", "d") or entity not in known or key not in known[entity]:
+            return None
+        session = self._session(user_id)
+        if target not in session.votes:
+            session.votes.add(target)
+            self.recorder.record_vote("measure" if entity == "m" else "offer", key, direction == "u")
+        return [Reply(esc(_("Thank you for your feedback!")), [], lang, toast=True)]
+
     # -- questions ---------------------------------------------------------------------------
     def ask(self, user_id: int, text: str) -> list[Reply]:
         lang = self.language_of(user_id)
         _ = self._t(lang).gettext
         if not text:
             return [self._ask_prompt(lang)]
-        text = text[:MAX_INPUT_CHARS]
+        replies: list[Reply] = []
+        if len(text) > MAX_INPUT_CHARS:
+            text = text[:MAX_INPUT_CHARS]
+            notice = _("Your message is long. I read only its first {limit} characters.")
+            replies.append(
+                Reply(esc(notice.format(limit=format_decimal(MAX_INPUT_CHARS, locale=lang))), [], lang)
+            )
         hits = self.catalog.index.search(text, limit=10)
         session = self._session(user_id)
         session.hits = hits
-        replies: list[Reply] = []
         if not hits:
+            self.recorder.record_gap(text, lang)
             replies.append(self.no_match(lang))
         else:
             replies.append(self._result(lang, hits, 0))
@@ -433,6 +656,7 @@ class Dialogue:
         for offer_id in m.offers:
             ot = pick_text(self.catalog.offers[offer_id].texts, lang)
             rows.append([Button(ot.title if ot else offer_id, f"o:{offer_id}")])
+        rows.append(self._vote_row("m", m.number))
         rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
@@ -463,6 +687,7 @@ class Dialogue:
                 Button(_("Measure {number}").format(number=m.number), f"m:{m.number}"),
             ]
         ]
+        rows.append(self._vote_row("o", o.id))
         rows.append([Button(_("Main menu"), "M")])
         return Reply("\n".join(lines), rows, lang)
 
@@ -490,8 +715,6 @@ class Dialogue:
     # -- commands ----------------------------------------------------------------------------
     def _command(self, user_id: int, command: str) -> list[Reply]:
         lang = self.language_of(user_id)
-        if command == "start":
-            return self.start(user_id)
         if command in ("menu",):
             return self.menu(user_id)
         if command == "help":
@@ -500,8 +723,18 @@ class Dialogue:
             return [self.topics(lang)]
         if command == "language":
             return self.language_picker(user_id)
+        if command == "privacy":
+            return [self.privacy(lang)]
+        if command == "delete":
+            return [self.delete_confirm(lang)]
+        if command == "newsletters":
+            return [self.newsletters(lang)]
         _ = self._t(lang).gettext
         return [Reply(esc(_("I do not know this command. Try /help.")), [self._menu_row(lang)], lang)]
+
+    @staticmethod
+    def _vote_row(entity: str, key: str) -> list[Button]:
+        return [Button("👍", f"V:u:{entity}:{key}"), Button("👎", f"V:d:{entity}:{key}")]
 
     def _nav_row(self, lang: str) -> list[Button]:
         _ = self._t(lang).gettext
@@ -517,3 +750,15 @@ class Dialogue:
             codes = [first] + [c for c in codes if c != first]
         buttons = [Button(native_name(c), f"L:{c}") for c in codes]
         return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+_TAG_SPLIT = re.compile(r"(<[^>]*>)")
+
+
+def _isolate_html(markup: str) -> str:
+    """Isolate Latin runs and numbers in the text parts of our small HTML subset."""
+    parts = _TAG_SPLIT.split(markup)
+    for i in range(0, len(parts), 2):
+        if parts[i]:
+            parts[i] = esc(isolate_latin_runs(html.unescape(parts[i])))
+    return "".join(parts)

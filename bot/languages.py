@@ -6,6 +6,7 @@ Adding a language: add its code here, a catalog under ``locales/<code>/`` and co
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from babel import Locale
@@ -34,6 +35,26 @@ def is_rtl(code: str) -> bool:
 def isolate(text: str, lang: str) -> str:
     """Wrap a number, measure number, URL or Latin name in Unicode isolates inside RTL text."""
     return f"{FSI}{text}{PDI}" if is_rtl(lang) else text
+
+
+_LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
+_RUNS = re.compile(
+    f"{FSI}[^{PDI}]*{PDI}"  # already isolated: keep
+    f"|[{_LATIN}](?:[{_LATIN} .,:;/@_&+%*'\u2019\u2013-]*[{_LATIN}])?"
+)
+
+
+def isolate_latin_runs(text: str) -> str:
+    """Wrap every run of Latin script or digits (names, numbers, URLs) in FSI … PDI.
+
+    Used on right-to-left text only; parentheses stay outside the isolate so that they mirror.
+    """
+
+    def wrap(m: re.Match[str]) -> str:
+        run = m.group(0)
+        return run if run.startswith(FSI) else f"{FSI}{run}{PDI}"
+
+    return _RUNS.sub(wrap, text)
 
 
 def normalise_code(code: str | None) -> str | None:

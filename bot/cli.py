@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"also compare with the seed document (default when present: {paths.SEED_FILE})",
     )
 
+    gaps = sub.add_parser("gaps", help="questions residents asked that found no confident answer, grouped")
+    gaps.add_argument("--since", type=_date_arg, help="only since this date (YYYY-MM-DD, UTC)")
+    gaps.add_argument("--json", action="store_true", help="print a JSON list")
+
+    feedback = sub.add_parser("feedback", help="👍/👎 votes per measure and offer")
+    feedback.add_argument("--json", action="store_true", help="print a JSON list")
+
     dbp = sub.add_parser("db", help="the store's schema")
     db_sub = dbp.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     db_sub.add_parser("upgrade", help="apply the Alembic migrations")
@@ -71,6 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     texts_sub.add_parser("update", help="extract messages to locales/messages.pot and update every catalog")
     texts_sub.add_parser("compile", help="compile every catalog to .mo (the bot also reads .po directly)")
     return p
+
+
+def _date_arg(raw: str):
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {raw!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_run(args, settings) -> int:
     if settings.telegram_bot_token:
-        print(
-            "ankommen: TELEGRAM_BOT_TOKEN is set, but the Telegram transport is not built yet "
-            "(it is the next issue).\nUnset TELEGRAM_BOT_TOKEN to use the console chat.",
-            file=sys.stderr,
-        )
-        return 2
+        from bot.services import open_core
+        from handlers.app import run_bot  # the composition root wires the Telegram layer
+
+        # PTB logs at DEBUG carry update contents; keep them at INFO or above.
+        logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+        return run_bot(open_core(settings), settings)
     print(
         "No TELEGRAM_BOT_TOKEN is set, so Ankommen starts the console chat.\n"
         "To run the Telegram bot, create a bot with @BotFather and start again with\n"
@@ -222,6 +238,69 @@ def _cmd_measures(args, settings) -> int:
     return 0
 
 
+def _cmd_gaps(args, settings) -> int:
+    from bot import db
+    from bot.residents import gap_report
+
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    groups = gap_report(engine, since=args.since)
+    if args.json:
+        rows = [
+            {
+                "text": g.text,
+                "count": g.count,
+                "languages": g.languages,
+                "first": g.first.isoformat(),
+                "last": g.last.isoformat(),
+            }
+            for g in groups
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not groups:
+        print("No unanswered questions" + (f" since {args.since:%Y-%m-%d}." if args.since else "."))
+        return 0
+    print(f"{'count':>5}  {'languages':<14} {'last seen':<10}  question")
+    for g in groups:
+        langs = ",".join(f"{k}:{v}" for k, v in sorted(g.languages.items()))
+        print(f"{g.count:>5}  {langs:<14} {g.last:%Y-%m-%d}  {g.text}")
+    return 0
+
+
+def _cmd_feedback(args, settings) -> int:
+    from bot.catalog import pick_text
+    from bot.residents import vote_counts
+    from bot.services import open_core
+
+    core = open_core(settings, sync_content=None)
+    counts = vote_counts(core.engine)
+    rows = []
+    for (entity, key), (up, down) in counts.items():
+        if entity == "measure" and key in core.catalog.measures:
+            title, measure = core.catalog.measures[key].text_de, key
+        elif entity == "offer" and key in core.catalog.offers:
+            offer = core.catalog.offers[key]
+            t = pick_text(offer.texts, "de")
+            title, measure = (t.title if t else key), offer.measures[0]
+        else:
+            title, measure = "(no longer in data/)", None
+        rows.append({"kind": entity, "id": key, "measure": measure, "up": up, "down": down, "title": title})
+    rows.sort(key=lambda r: (-(r["up"] + r["down"]), r["kind"], r["id"]))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("No votes yet.")
+        return 0
+    print(f"{'👍':>4} {'👎':>4}  {'kind':<7} {'measure':<7} id")
+    for r in rows:
+        print(
+            f"{r['up']:>4} {r['down']:>4}  {r['kind']:<7} {r['measure'] or '-':<7} {r['id']}  {r['title'][:60]}"
+        )
+    return 0
+
+
 def _cmd_import(args, settings) -> int:
     from bot import db
     from bot.content import ContentError
@@ -287,6 +366,8 @@ COMMANDS = {
     "ask": _cmd_ask,
     "measures": _cmd_measures,
     "import": _cmd_import,
+    "gaps": _cmd_gaps,
+    "feedback": _cmd_feedback,
     "data": _cmd_data,
     "db": _cmd_db,
     "texts": _cmd_texts,

@@ -269,12 +269,15 @@ class Dialogue:
             text = _("I can only read text. Please type your question.")
         return self._finish([Reply(esc(text), [], lang)])
 
-    def apology(self, user_id: int) -> list[Reply]:
-        lang = self.language_of(user_id)
+    def apology(self, user_id: int, suggested: str | None = None) -> list[Reply]:
+        """After an internal error: one line, without touching the store (it may be the fault)."""
+        try:
+            lang = self.language_of(user_id)
+        except Exception:  # noqa: BLE001 - the store may be what failed
+            lang = normalise_code(suggested) or self.default_language
         _ = self._t(lang).gettext
-        return self._finish(
-            [Reply(esc(_("Sorry, something went wrong on my side. Please try again later.")), [], lang)]
-        )
+        text = _("Sorry, something went wrong on my side. Please try again later.")
+        return self._finish([Reply(esc(text), [], lang)])
 
     def command_menu(self, lang: str) -> list[tuple[str, str]]:
         """The command list Telegram shows (setMyCommands), in ``lang``."""

@@ -243,3 +243,25 @@ class Prompt(SQLModel, table=True):
 
 
 STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuous", "dropped")
+
+
+# --- learning from residents (never with a user id) -------------------------------------------
+
+
+class Gap(SQLModel, table=True):
+    """A question with no confident match, for editors. No user id; phones and e-mails scrubbed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(index=True))
+    lang: str = Field(max_length=8)
+    text: str = Field(max_length=1000)
+
+
+class Vote(SQLModel, table=True):
+    """One 👍 or 👎 on a measure or an offer. No user id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    entity: str = Field(max_length=16)  # measure | offer
+    key: str = Field(max_length=64)
+    up: bool

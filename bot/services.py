@@ -15,10 +15,11 @@ from sqlmodel import Session, select
 from bot import db
 from bot.catalog import Catalog
 from bot.content import ContentError, load_content
-from bot.dialogue import Dialogue, Preferences
+from bot.dialogue import Dialogue, Preferences, Recorder
 from bot.i18n import Translations
 from bot.importer import ImportResult, import_content
 from bot.models import Measure
+from bot.residents import StorePreferences, StoreRecorder
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,15 @@ class Core:
     catalog: Catalog
     translations: Translations
 
-    def dialogue(self, prefs: Preferences) -> Dialogue:
+    def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
+        """A dialogue on this core; by default preferences and records live in the store."""
         return Dialogue(
             self.catalog,
             self.translations,
-            prefs,
+            prefs if prefs is not None else StorePreferences(self.engine),
             default_language=self.settings.default_language,
             timezone=self.settings.timezone,
+            recorder=recorder if recorder is not None else StoreRecorder(self.engine),
         )
 
 

@@ -7,6 +7,7 @@ root) and the resulting object is handed to whatever needs it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,13 @@ class Settings:
     timezone: str = "Europe/Berlin"
     data_dir: Path = paths.DATA_DIR
     log_level: str = "INFO"
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = field(default=None, repr=False)  # never printed
+    alert_chat_id: int | None = None
+    rate_limit_per_minute: int = 20
+    flood_limit: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,6 +100,26 @@ class Settings:
             raise SettingsError(
                 f"ANKOMMEN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {log_level!r}."
             )
+        webhook_url = get("WEBHOOK_URL")
+        if webhook_url is not None:
+            wparts = urlsplit(webhook_url)
+            if wparts.scheme != "https" or not wparts.netloc:
+                raise SettingsError(
+                    f"WEBHOOK_URL must be an https:// URL that Telegram can reach; got {webhook_url!r}."
+                )
+        webhook_port = _int(get("WEBHOOK_PORT"), "WEBHOOK_PORT", 8443, 1, 65535)
+        webhook_secret = get("WEBHOOK_SECRET")
+        if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+            raise SettingsError(
+                "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)."
+            )
+        alert = get("ANKOMMEN_ALERT_CHAT_ID")
+        if alert is not None and not re.fullmatch(r"-?\d+", alert):
+            raise SettingsError(
+                f"ANKOMMEN_ALERT_CHAT_ID must be a Telegram chat id (an integer); got {alert!r}."
+            )
+        rate = _int(get("ANKOMMEN_RATE_LIMIT"), "ANKOMMEN_RATE_LIMIT", 20, 1, 10_000)
+        flood = _int(get("TELEGRAM_FLOOD_LIMIT"), "TELEGRAM_FLOOD_LIMIT", 30, 0, 10_000)
         return cls(
             database_url=database_url,
             telegram_bot_token=token,
@@ -100,7 +128,26 @@ class Settings:
             timezone=timezone,
             data_dir=data_dir,
             log_level=log_level,
+            webhook_url=webhook_url,
+            webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+            webhook_port=webhook_port,
+            webhook_secret=webhook_secret,
+            alert_chat_id=int(alert) if alert is not None else None,
+            rate_limit_per_minute=rate,
+            flood_limit=float(flood),
         )
+
+
+def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be a whole number from {low} to {high}; got {raw!r}.")
+    return value
 
 
 def _database_url(raw: str | None, state_dir: Path) -> str:

@@ -1,5 +1,4 @@
-"""The Telegram layer (python-telegram-bot). Thin: update -> core call -> reply.
+"""The Telegram layer (python-telegram-bot 22). The core in ``bot/`` never imports it.
 
-Placeholder until the Telegram issue: the core in ``bot/`` already exposes the transport-neutral
-dialogue (``bot.dialogue.Dialogue``) that these handlers will drive.
+``app.py`` builds and runs the ``Application``; ``frontend.py`` maps updates to the core dialogue.
 """

@@ -1,0 +1,120 @@
+"""Residents in the store: language preference, erasure, and what they teach us (gaps, votes).
+
+Privacy by default: a resident row holds the chat id, the language and timestamps; subscriptions
+hang off it and go with it. Unanswered questions and votes are stored without any user id, and
+questions are scrubbed of phone numbers and e-mail addresses before they are written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, delete, select
+
+from bot.models import Gap, Resident, Subscription, Vote, utcnow
+from bot.text import normalise
+
+MAX_GAP_CHARS = 1000
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A run with at least six digits, allowing the separators people type in phone numbers.
+_PHONE = re.compile(r"\+?\d(?:[\s()/.\-]*\d){5,}")
+
+
+def scrub(text: str) -> str:
+    """Replace e-mail addresses and phone-like digit runs (also IBANs, ids) with placeholders."""
+    text = _EMAIL.sub("[e-mail]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+class StorePreferences:
+    """The dialogue's ``Preferences`` in the store (table ``resident``)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get_language(self, user_id: int) -> str | None:
+        with Session(self.engine) as s:
+            row = s.get(Resident, user_id)
+            return row.language if row else None
+
+    def set_language(self, user_id: int, lang: str) -> None:
+        with Session(self.engine) as s:
+            row = s.get(Resident, user_id)
+            if row is None:
+                s.add(Resident(chat_id=user_id, language=lang))
+            else:
+                row.language = lang
+                row.updated_at = utcnow()
+                s.add(row)
+            s.commit()
+
+    def forget(self, user_id: int) -> bool:
+        with Session(self.engine) as s:
+            s.exec(delete(Subscription).where(Subscription.chat_id == user_id))
+            found = s.exec(delete(Resident).where(Resident.chat_id == user_id)).rowcount
+            s.commit()
+            return bool(found)
+
+
+class StoreRecorder:
+    """The dialogue's ``Recorder`` in the store (tables ``gap`` and ``vote``)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def record_gap(self, text: str, lang: str) -> None:
+        with Session(self.engine) as s:
+            s.add(Gap(lang=lang, text=scrub(text)[:MAX_GAP_CHARS]))
+            s.commit()
+
+    def record_vote(self, entity: str, key: str, up: bool) -> None:
+        with Session(self.engine) as s:
+            s.add(Vote(entity=entity, key=key, up=up))
+            s.commit()
+
+
+@dataclass
+class GapGroup:
+    text: str
+    count: int
+    languages: dict[str, int]
+    first: datetime
+    last: datetime
+
+
+def gap_report(engine: Engine, since: datetime | None = None) -> list[GapGroup]:
+    """Unanswered questions grouped by their normalised text, most frequent first."""
+    with Session(engine) as s:
+        q = select(Gap).order_by(Gap.id)
+        if since is not None:
+            q = q.where(Gap.created_at >= since)
+        rows = s.exec(q).all()
+    groups: dict[str, list[Gap]] = defaultdict(list)
+    for g in rows:
+        groups[normalise(g.text) or g.text].append(g)
+    out = [
+        GapGroup(
+            text=items[-1].text,
+            count=len(items),
+            languages=dict(Counter(g.lang for g in items)),
+            first=items[0].created_at,
+            last=items[-1].created_at,
+        )
+        for items in groups.values()
+    ]
+    out.sort(key=lambda g: (-g.count, g.text))
+    return out
+
+
+def vote_counts(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:
+    """(entity, key) -> (👍, 👎)."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    with Session(engine) as s:
+        for v in s.exec(select(Vote)).all():
+            counts[(v.entity, v.key)][0 if v.up else 1] += 1
+    return {k: (a, b) for k, (a, b) in counts.items()}

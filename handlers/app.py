@@ -1,0 +1,103 @@
+"""Builds and runs the PTB ``Application``: handlers, flood control, error handler, polling or webhook.
+
+``run_bot`` is called by ``ankommen run`` (the CLI is the composition root) when
+``TELEGRAM_BOT_TOKEN`` is set:
+
+* long polling by default;
+* webhook mode when ``WEBHOOK_URL`` is set: PTB's webhook server listens on
+  ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, and Telegram's ``X-Telegram-Bot-Api-Secret-Token``
+  header is checked on every request against ``WEBHOOK_SECRET`` (a random one is made at start when
+  it is unset; set it when several instances share one webhook);
+* ``TELEGRAM_API_BASE_URL`` is PTB's ``base_url`` (the token is appended), so any Bot
+  API-compatible server works;
+* SIGINT/SIGTERM stop gracefully: polling stops, running handlers finish, the store is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest
+
+from handlers.frontend import TelegramFrontend
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    frontend: TelegramFrontend,
+    token: str,
+    *,
+    base_url: str,
+    flood_limit: float = 30.0,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    post_shutdown=None,
+) -> Application:
+    """A PTB ``Application`` for ``frontend``; ``base_url`` is PTB's (the token is appended).
+
+    ``flood_limit`` is the overall messages per second (Telegram's documented 30); 0 turns the
+    ``AIORateLimiter`` off (benchmarks against a loopback server that enforces nothing).
+    """
+    builder: ApplicationBuilder = ApplicationBuilder().token(token).base_url(base_url)
+    if base_url.rstrip("/").endswith("/bot"):
+        builder = builder.base_file_url(base_url.rstrip("/")[: -len("/bot")] + "/file/bot")
+    if flood_limit > 0:
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=flood_limit, max_retries=3))
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+
+    async def post_init(app: Application) -> None:
+        await frontend.set_commands(app)
+
+    builder = builder.post_init(post_init)
+    if post_shutdown is not None:
+        builder = builder.post_shutdown(post_shutdown)
+    app = builder.build()
+    frontend.install(app)
+    return app
+
+
+def run_bot(core, settings) -> int:
+    """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
+    frontend = TelegramFrontend(
+        core.dialogue(),
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        alert_chat_id=settings.alert_chat_id,
+    )
+
+    async def post_shutdown(_app: Application) -> None:
+        core.engine.dispose()
+
+    app = build_application(
+        frontend,
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        flood_limit=settings.flood_limit,
+        post_shutdown=post_shutdown,
+    )
+    if settings.webhook_url:
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        path = urlsplit(settings.webhook_url).path.lstrip("/")
+        log.info(
+            "serving Telegram by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port, path
+        )
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=path,
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        log.info("serving Telegram by long polling")
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,212 @@
+"""The Telegram layer: python-telegram-bot 22 around the core dialogue.
+
+Everything a resident reads comes from ``bot.dialogue``; this module only maps updates to dialogue
+calls and replies to Bot API calls:
+
+* private chats: text is a question or a command; a button press is handled by the dialogue and
+  the answer replaces the pressed message (further replies are sent as new messages); stickers,
+  photos, voice, locations and edited messages get a one-line hint;
+* groups: only commands addressed to the bot (``/help@AnkommenBot``) get an answer;
+* a per-user limit (``ANKOMMEN_RATE_LIMIT`` a minute) answers the first excess message once and
+  ignores the rest of the window;
+* one error handler logs the traceback, alerts the coordinators' chat if configured (at most one
+  alert a minute) and sends the user a one-line apology.
+
+Logs never carry message text, and the token never appears in them (httpx logs are quietened by
+the CLI; PTB logs stay at INFO or above).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.dialogue import Dialogue, Reply
+from bot.markup import plain_text, split_html
+from bot.ratelimit import RateLimiter, Verdict
+
+log = logging.getLogger(__name__)
+
+ALERT_INTERVAL = 60.0  # seconds between two alerts to the coordinators' chat
+TOAST_LIMIT = 200  # answerCallbackQuery text limit
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+class TelegramFrontend:
+    """Holds the dialogue, the per-user limiter and the alert settings; installs the handlers."""
+
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        *,
+        rate_limit_per_minute: int = 20,
+        alert_chat_id: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.dialogue = dialogue
+        self.limiter = RateLimiter(rate_limit_per_minute, 60.0)
+        self.alert_chat_id = alert_chat_id
+        self.clock = clock
+        self._last_alert = -ALERT_INTERVAL
+
+    def install(self, app: Application) -> None:
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.ALL, self.on_message))
+        app.add_error_handler(self.on_error)
+
+    # -- updates -----------------------------------------------------------------------------
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
+        if msg is None or chat is None or chat.type == ChatType.CHANNEL:
+            return
+        edited = update.edited_message is not None
+        if chat.type != ChatType.PRIVATE:
+            if edited or not msg.text or not self._addressed_to_me(msg, context.bot.username):
+                return
+        verdict = self.limiter.check(user.id if user else chat.id, self.clock())
+        if verdict is Verdict.IGNORE:
+            return
+        if verdict is Verdict.NOTIFY:
+            seconds = self.limiter.retry_after(user.id if user else chat.id, self.clock())
+            replies = self.dialogue.too_fast(chat.id, seconds)
+        elif edited:
+            replies = self.dialogue.unsupported(chat.id, edited=True)
+        elif msg.text is None:
+            replies = self.dialogue.unsupported(chat.id)
+        else:
+            suggested = user.language_code if user else None
+            replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested)
+        await self.send(context.bot, chat.id, replies)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        chat = update.effective_chat
+        user_id = chat.id if chat else query.from_user.id
+        verdict = self.limiter.check(query.from_user.id, self.clock())
+        if verdict is not Verdict.ALLOW:
+            notice = None
+            if verdict is Verdict.NOTIFY:
+                seconds = self.limiter.retry_after(query.from_user.id, self.clock())
+                notice = plain_text(self.dialogue.too_fast(user_id, seconds)[0].html)[:TOAST_LIMIT]
+            await query.answer(notice)
+            return
+        replies = self.dialogue.handle_button(user_id, query.data if isinstance(query.data, str) else "")
+        toast = next((r for r in replies if r.toast), None)
+        await query.answer(plain_text(toast.html)[:TOAST_LIMIT] if toast else None)
+        messages = [r for r in replies if not r.toast]
+        if not messages:
+            return
+        pressed = query.message if isinstance(query.message, Message) else None
+        if pressed is not None and await self._edit(pressed, messages[0]):
+            messages = messages[1:]
+        target = pressed.chat_id if pressed is not None else user_id
+        await self.send(context.bot, target, messages)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if not isinstance(update, Update):
+            # Polling and network trouble: PTB retries by itself.
+            log.warning("Bot API trouble outside an update: %s", type(error).__name__)
+            return
+        log.error("update %s failed: %s", update.update_id, type(error).__name__, exc_info=error)
+        await self._alert(
+            context, f"Ankommen: {type(error).__name__} while handling update {update.update_id}."
+        )
+        chat = update.effective_chat
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            try:
+                user = update.effective_user
+                apology = self.dialogue.apology(chat.id, user.language_code if user else None)
+                await self.send(context.bot, chat.id, apology)
+            except TelegramError as exc:
+                log.warning("could not send the apology: %s", type(exc).__name__)
+
+    # -- sending -----------------------------------------------------------------------------
+    async def send(self, bot, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
+            parts = split_html(reply.html)
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                try:
+                    await bot.send_message(
+                        chat_id,
+                        part,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=keyboard(reply) if last else None,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    )
+                except Forbidden:
+                    log.info("a user has blocked the bot; reply dropped")
+                    return
+
+    async def _edit(self, message: Message, reply: Reply) -> bool:
+        """Replace the pressed message with ``reply``; False when it must be sent anew."""
+        parts = split_html(reply.html)
+        if len(parts) > 1:
+            return False
+        try:
+            await message.edit_text(
+                parts[0],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            return False
+        return True
+
+    async def _alert(self, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+        now = self.clock()
+        if self.alert_chat_id is None or now - self._last_alert < ALERT_INTERVAL:
+            return
+        self._last_alert = now
+        try:
+            await context.bot.send_message(self.alert_chat_id, text)
+        except TelegramError as exc:
+            log.warning("could not alert the coordinators' chat: %s", type(exc).__name__)
+
+    @staticmethod
+    def _addressed_to_me(msg: Message, username: str | None) -> bool:
+        """In groups: a command that names this bot, ``/cmd@ThisBot``."""
+        text = msg.text or ""
+        if not text.startswith("/") or not username:
+            return False
+        head = text.split(maxsplit=1)[0]
+        return "@" in head and head.split("@", 1)[1].lower() == username.lower()
+
+    async def set_commands(self, app: Application) -> None:
+        """The command menu in every language (``setMyCommands(language_code=…)``)."""
+        bot = app.bot
+        default = self.dialogue.default_language
+        await bot.set_my_commands([BotCommand(c, d) for c, d in self.dialogue.command_menu(default)])
+        for lang in self.dialogue.languages:
+            commands = [BotCommand(c, d) for c, d in self.dialogue.command_menu(lang)]
+            await bot.set_my_commands(commands, language_code=lang)

@@ -1,0 +1,506 @@
+"""A Bot API server on loopback for tests and benchmarks: the real wire format over HTTP.
+
+It speaks HTTP/1.1 (keep-alive) on 127.0.0.1 and answers ``/bot<token>/<method>`` like
+api.telegram.org: JSON ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": …,
+"description": …}``. Parameters arrive as JSON, as a form (what python-telegram-bot sends, with
+complex values JSON-encoded) or in the query string.
+
+Implemented: getMe, getUpdates (offset, limit, long polling with ``timeout``), sendMessage,
+editMessageText, answerCallbackQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook,
+getWebhookInfo, close, logOut. Messages are checked as Telegram checks them: HTML parse mode
+with the allowed tags only, balanced; 1-4096 characters of text after parsing; ``callback_data``
+of 1-64 bytes; a known chat for edits; "message is not modified".
+
+The server runs its own event loop in a thread (``start()``/``stop()``), so the bot under test
+talks to it over a real socket as it would to Telegram. Tests push updates with ``message()``,
+``press()`` and ``push()`` and read what the bot sent from ``sent`` or ``wait_for()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+ALLOWED_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "tg-spoiler", "span", "blockquote", "tg-emoji",
+}  # fmt: skip
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+class _HtmlCheck(HTMLParser):
+    """Telegram's HTML parse mode: allowed tags only, properly nested; returns the plain text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.text: list[str] = []
+        self.error: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self.error = f'Unsupported start tag "{tag}"'
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.error = f'Can\'t find end tag corresponding to start tag "{tag}"'
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse_html(text: str) -> str:
+    """Check ``text`` as Telegram's HTML parse mode does; return the plain text."""
+    if "<" in _TAGS.sub("", text):
+        raise ApiError(400, 'Bad Request: can\'t parse entities: unexpected "<"')
+    checker = _HtmlCheck()
+    checker.feed(text)
+    checker.close()
+    if checker.error or checker.stack:
+        raise ApiError(400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}")
+    return "".join(checker.text)
+
+
+_TAGS = re.compile(r"</?[a-zA-Z][\w-]*(\s[^<>]*)?>")
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class Sent:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def chat_id(self) -> int | None:
+        v = self.params.get("chat_id")
+        return int(v) if v is not None else None
+
+    @property
+    def text(self) -> str:
+        return self.params.get("text") or ""
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        markup = self.params.get("reply_markup") or {}
+        return [
+            (b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row
+        ]
+
+
+class FakeBotApi:
+    def __init__(self, token: str = "123456:TEST-token", *, username: str = "AnkommenTestBot"):
+        self.token = token
+        self.username = username
+        self.bot_id = int(token.split(":", 1)[0])
+        self.sent: list[Sent] = []
+        self.commands: dict[str, list[dict]] = {}
+        self.requests = 0
+        self.webhook_url = ""
+        self._updates: list[dict] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._callback_ids = itertools.count(1)
+        self._messages: dict[tuple[int, int], dict] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._new_update: asyncio.Condition | None = None
+        self._lock = threading.Lock()
+        self._sent_cond = threading.Condition(self._lock)
+        self.port = 0
+
+    # -- life cycle ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """The value for PTB's ``base_url`` / TELEGRAM_API_BASE_URL."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> FakeBotApi:
+        ready = threading.Event()
+
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            self._new_update = asyncio.Condition()
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._serve, "127.0.0.1", self.port)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            self._loop.run_forever()
+            self._server.close()
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-bot-api", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the fake Bot API server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeBotApi:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- pushing updates (thread-safe) ---------------------------------------------------------
+    def push(self, update: dict) -> int:
+        """Queue an update (``update_id`` is added); returns its id."""
+        update = dict(update)
+        update["update_id"] = next(self._update_ids)
+
+        async def add() -> None:
+            async with self._new_update:
+                self._updates.append(update)
+                self._new_update.notify_all()
+
+        asyncio.run_coroutine_threadsafe(add(), self._loop).result(5)
+        return update["update_id"]
+
+    def user(self, chat_id: int, language_code: str | None = None) -> dict:
+        u = {"id": chat_id, "is_bot": False, "first_name": "Test"}
+        if language_code:
+            u["language_code"] = language_code
+        return u
+
+    def message(
+        self,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        language_code: str | None = "de",
+        chat_type: str = "private",
+        user_id: int | None = None,
+        extra: dict | None = None,
+        edited: bool = False,
+    ) -> int:
+        user_id = chat_id if user_id is None else user_id
+        chat = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = "Test"
+        else:
+            chat["title"] = "A group"
+        msg: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": self.user(user_id, language_code),
+        }
+        if text is not None:
+            msg["text"] = text
+            if text.startswith("/"):
+                head = text.split(maxsplit=1)[0]
+                msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(head)}]
+        if extra:
+            msg.update(extra)
+        if edited:
+            msg["edit_date"] = int(time.time())
+            return self.push({"edited_message": msg})
+        return self.push({"message": msg})
+
+    def press(self, sent: Sent, data: str, *, language_code: str | None = "de") -> int:
+        """Press a button of a message the bot sent (``data`` need not be one of its buttons)."""
+        chat_id = sent.chat_id
+        message = self._messages.get((chat_id, sent.params.get("_message_id")))
+        if message is None:
+            raise KeyError("that message is unknown to the server")
+        return self.push(
+            {
+                "callback_query": {
+                    "id": str(next(self._callback_ids)),
+                    "from": self.user(chat_id, language_code),
+                    "message": message,
+                    "chat_instance": str(chat_id),
+                    "data": data,
+                }
+            }
+        )
+
+    # -- reading what the bot did ------------------------------------------------------------
+    def wait_for(
+        self, count: int, *, chat_id: int | None = None, methods=None, timeout: float = 10.0
+    ) -> list[Sent]:
+        """Wait until at least ``count`` calls (of ``methods``, to ``chat_id``) were made; return them."""
+        deadline = time.monotonic() + timeout
+        with self._sent_cond:
+            while True:
+                got = self.calls(chat_id=chat_id, methods=methods)
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"expected {count} calls, got {len(got)}: {[(s.method, s.text[:60]) for s in got]}"
+                    )
+                self._sent_cond.wait(left)
+
+    def calls(self, *, chat_id: int | None = None, methods=None) -> list[Sent]:
+        methods = methods or ("sendMessage", "editMessageText")
+        return [
+            s for s in list(self.sent) if s.method in methods and (chat_id is None or s.chat_id == chat_id)
+        ]
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _version = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        k, v = line.split(":", 1)
+                        headers[k.strip().lower()] = v.strip()
+                body = b""
+                if "content-length" in headers:
+                    body = await reader.readexactly(int(headers["content-length"]))
+                status, payload = await self._dispatch(method, target, headers, body)
+                data = json.dumps(payload, ensure_ascii=False).encode()
+                writer.write(
+                    f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                    "Connection: keep-alive\r\n\r\n".encode()
+                    + data
+                )
+                await writer.drain()
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            asyncio.CancelledError,
+        ):
+            pass
+        finally:
+            writer.close()
+
+    async def _dispatch(self, method: str, target: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        self.requests += 1
+        parts = urlsplit(target)
+        path = parts.path
+        prefix = f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        api_method = path[len(prefix) :]
+        params: dict[str, Any] = dict(parse_qsl(parts.query))
+        ctype = headers.get("content-type", "")
+        try:
+            if body and ctype.startswith("application/json"):
+                params.update(json.loads(body))
+            elif body and ctype.startswith("application/x-www-form-urlencoded"):
+                for k, v in parse_qsl(body.decode(), keep_blank_values=True):
+                    params[k] = _maybe_json(v)
+            elif body and ctype.startswith("multipart/form-data"):
+                return 400, {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: files are not supported here",
+                }
+        except (ValueError, UnicodeDecodeError):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: malformed body"}
+        handler = getattr(self, "_api_" + api_method, None)
+        if handler is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        try:
+            result = await handler(params)
+        except ApiError as exc:
+            return exc.code, {"ok": False, "error_code": exc.code, "description": exc.description}
+        return 200, {"ok": True, "result": result}
+
+    def _record(self, method: str, params: dict) -> None:
+        with self._sent_cond:
+            self.sent.append(Sent(method, params))
+            self._sent_cond.notify_all()
+
+    # -- the API ------------------------------------------------------------------------------
+    def _me(self) -> dict:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Ankommen",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_getMe(self, p: dict) -> dict:
+        return self._me()
+
+    async def _api_deleteWebhook(self, p: dict) -> bool:
+        self.webhook_url = ""
+        if str(p.get("drop_pending_updates", "")).lower() in ("true", "1"):
+            self._updates.clear()
+        return True
+
+    async def _api_setWebhook(self, p: dict) -> bool:
+        self.webhook_url = p.get("url", "")
+        return True
+
+    async def _api_getWebhookInfo(self, p: dict) -> dict:
+        return {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    async def _api_close(self, p: dict) -> bool:
+        return True
+
+    async def _api_logOut(self, p: dict) -> bool:
+        return True
+
+    async def _api_getUpdates(self, p: dict) -> list[dict]:
+        offset = int(p.get("offset") or 0)
+        limit = min(100, max(1, int(p.get("limit") or 100)))
+        timeout = float(p.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        async with self._new_update:
+            while True:
+                if offset:
+                    self._updates[:] = [u for u in self._updates if u["update_id"] >= offset]
+                if self._updates or time.monotonic() >= deadline:
+                    return self._updates[:limit]
+                try:
+                    await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+                except TimeoutError:
+                    return self._updates[:limit]
+
+    def _check_text(self, p: dict) -> None:
+        text = p.get("text")
+        if not isinstance(text, str) or not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        plain = parse_html(text) if p.get("parse_mode") == "HTML" else text
+        if not plain.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(plain) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+
+    def _check_markup(self, p: dict) -> None:
+        markup = p.get("reply_markup")
+        if markup is None:
+            return
+        if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        for row in markup["inline_keyboard"]:
+            for b in row:
+                if not b.get("text"):
+                    raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                data = b.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+    def _chat_id(self, p: dict) -> int:
+        try:
+            return int(p["chat_id"])
+        except (KeyError, ValueError, TypeError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+
+    async def _api_sendMessage(self, p: dict) -> dict:
+        chat_id = self._chat_id(p)
+        self._check_text(p)
+        self._check_markup(p)
+        message_id = next(self._message_ids)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": {"id": self.bot_id, "is_bot": True, "first_name": "Ankommen", "username": self.username},
+            "text": parse_html(p["text"]) if p.get("parse_mode") == "HTML" else p["text"],
+        }
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        self._messages[(chat_id, message_id)] = message
+        self._record("sendMessage", {**p, "_message_id": message_id})
+        return message
+
+    async def _api_editMessageText(self, p: dict) -> dict:
+        chat_id = self._chat_id(p)
+        key = (chat_id, int(p.get("message_id") or 0))
+        message = self._messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        self._check_text(p)
+        self._check_markup(p)
+        text = parse_html(p["text"]) if p.get("parse_mode") == "HTML" else p["text"]
+        if text == message.get("text") and p.get("reply_markup") == message.get("reply_markup"):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message",
+            )
+        message = {**message, "text": text, "edit_date": int(time.time())}
+        if p.get("reply_markup"):
+            message["reply_markup"] = p["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        self._messages[key] = message
+        self._record("editMessageText", {**p, "_message_id": key[1]})
+        return message
+
+    async def _api_answerCallbackQuery(self, p: dict) -> bool:
+        if not p.get("callback_query_id"):
+            raise ApiError(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
+        if len(p.get("text") or "") > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._record("answerCallbackQuery", p)
+        return True
+
+    async def _api_setMyCommands(self, p: dict) -> bool:
+        commands = p.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise ApiError(400, "Bad Request: commands must be a list")
+        for c in commands:
+            cmd, desc = c.get("command", ""), c.get("description", "")
+            if not (1 <= len(cmd) <= 32 and cmd.islower() and cmd.replace("_", "").isalnum()):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(desc) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.commands[p.get("language_code") or ""] = commands
+        self._record("setMyCommands", p)
+        return True
+
+    async def _api_getMyCommands(self, p: dict) -> list:
+        return self.commands.get(p.get("language_code") or "", [])
+
+
+def _maybe_json(value: str) -> Any:
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,5 +1,7 @@
 """Search benchmark: latency (p50/p99) on the real content and with 10,000 synthetic offers,
-accuracy per language on bench/questions.yaml and bench/questions_holdout.yaml, and memory
+accuracy per language on bench/questions.yaml (tuned on), bench/questions_holdout.yaml (de/en,
+seen once) and bench/questions_multilingual_*.yaml (ten languages, written apart from the
+keywords and the code), and memory
 (RSS). Prints one JSON object.
 
     python bench/search.py [--repeat 5] [--synthetic 10000] [--seed 1]
@@ -110,7 +112,7 @@ def synthetic_docs(index: SearchIndex, n: int, measures: list[str], rng: random.
             "offer",
             f"synthetic-{i}",
             (rng.choice(measures),),
-            [(words(3), W_TITLE), (words(30), W_SUMMARY), (words(10), W_KEYWORD)],
+            [(words(3), W_TITLE, None), (words(30), W_SUMMARY, None), (words(10), W_KEYWORD, None)],
         )
         for i in range(n)
     ]
@@ -122,7 +124,7 @@ def accuracy(index: SearchIndex, cases: list[dict]) -> dict:
     )
     for c in cases:
         row = per[c["lang"]]
-        hits = index.search(c["q"], limit=3)
+        hits = index.search(c["q"], limit=3, lang=c["lang"])
         if not c["expect"]:
             row["oos"] += 1
             row["oos_empty"] += not hits
@@ -173,9 +175,15 @@ def main() -> int:
     gc.collect()
     rss_loaded = rss_mb()
 
-    cases = yaml.safe_load((ROOT / "bench" / "questions.yaml").read_text(encoding="utf-8"))
-    holdout = yaml.safe_load((ROOT / "bench" / "questions_holdout.yaml").read_text(encoding="utf-8"))
-    queries = [c["q"] for c in cases + holdout]
+    def load(name: str) -> list[dict]:
+        return yaml.safe_load((ROOT / "bench" / name).read_text(encoding="utf-8")) or []
+
+    cases = load("questions.yaml")
+    holdout = load("questions_holdout.yaml")
+    multilingual = [
+        c for p in sorted((ROOT / "bench").glob("questions_multilingual*.yaml")) for c in load(p.name)
+    ]
+    queries = [c["q"] for c in cases + holdout + multilingual]
     index = catalog.index
     real = {
         "documents": len(index.docs),
@@ -210,6 +218,7 @@ def main() -> int:
         "accuracy": {
             "questions.yaml (tuned on)": accuracy(index, cases),
             "questions_holdout.yaml": accuracy(index, holdout),
+            "questions_multilingual*.yaml": accuracy(index, multilingual),
         },
         "rss_mb": {
             "interpreter_and_imports": round(rss_start, 1),

@@ -107,11 +107,11 @@ class Status:
     reported_at: datetime
 
 
-def _keyword_texts(keywords: tuple[str, ...]) -> list[tuple[str, float]]:
+def _keyword_texts(keywords: tuple[str, ...], lang: str) -> list[tuple[str, float, str]]:
     """Single-word keywords weigh fully; the words of a multi-word keyword less each."""
     single = " ".join(k for k in keywords if len(k.split()) == 1)
     phrases = " ".join(k for k in keywords if len(k.split()) > 1)
-    return [(single, W_KEYWORD), (phrases, W_PHRASE_WORD)]
+    return [(single, W_KEYWORD, lang), (phrases, W_PHRASE_WORD, lang)]
 
 
 def pick_text(texts: dict[str, Text], lang: str) -> Text | None:
@@ -177,19 +177,23 @@ class Catalog:
     def search_docs(self) -> list[SearchDoc]:
         docs: list[SearchDoc] = []
         for m in self.measures.values():
-            wt: list[tuple[str, float]] = [(m.text_de, W_OFFICIAL)]
-            wt += [(r.as_printed, W_BODY) for r in m.responsible]
+            wt: list[tuple[str, float, str | None]] = [(m.text_de, W_OFFICIAL, "de")]
+            wt += [(r.as_printed, W_BODY, "de") for r in m.responsible]
             for t in m.texts.values():
-                wt += [(t.title, W_TITLE), (t.summary, W_SUMMARY), *_keyword_texts(t.keywords)]
+                wt += [
+                    (t.title, W_TITLE, t.lang),
+                    (t.summary, W_SUMMARY, t.lang),
+                    *_keyword_texts(t.keywords, t.lang),
+                ]
             docs.append(SearchDoc("measure", m.number, (m.number,), wt))
         for o in self.offers.values():
-            wt = [(org.name_de, W_BODY) for org, _ in o.providers]
+            wt = [(org.name_de, W_BODY, "de") for org, _ in o.providers]
             for t in o.texts.values():
                 wt += [
-                    (t.title, W_TITLE),
-                    (t.summary, W_SUMMARY),
-                    (t.access or "", W_ACCESS),
-                    *_keyword_texts(t.keywords),
+                    (t.title, W_TITLE, t.lang),
+                    (t.summary, W_SUMMARY, t.lang),
+                    (t.access or "", W_ACCESS, t.lang),
+                    *_keyword_texts(t.keywords, t.lang),
                 ]
             docs.append(SearchDoc("offer", o.id, tuple(o.measures), wt))
         return docs

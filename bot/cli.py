@@ -144,7 +144,7 @@ def _ask_one(core, query: str, lang: str | None, limit: int) -> dict:
     from bot.text import detect_language
 
     used = lang or detect_language(query, hint=None) or core.settings.default_language
-    hits = core.catalog.index.search(query, limit=limit)
+    hits = core.catalog.index.search(query, limit=limit, lang=used)
     results = []
     for h in hits:
         entity = core.catalog.offers[h.id] if h.kind == "offer" else core.catalog.measures[h.id]

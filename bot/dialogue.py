@@ -505,7 +505,7 @@ class Dialogue:
             replies.append(
                 Reply(esc(notice.format(limit=format_decimal(MAX_INPUT_CHARS, locale=lang))), [], lang)
             )
-        hits = self.catalog.index.search(text, limit=10)
+        hits = self.catalog.index.search(text, limit=10, lang=lang)
         session = self._session(user_id)
         session.hits = hits
         if not hits:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.text import ALL_STOPWORDS, tokens
+from bot.text import ALL_STOPWORDS, STOPWORDS, detect_language, tokens
 
 # Field weights: where a word stands says how much it tells about the document.
 W_TITLE = 3.0
@@ -48,7 +48,8 @@ class SearchDoc:
     kind: str  # "measure" | "offer"
     id: str
     measures: tuple[str, ...]  # a measure has itself; an offer its linked measures, in order
-    weighted_texts: list[tuple[str, float]] = field(default_factory=list)
+    # (text, weight, language): stop words are dropped per the text's own language (None: all)
+    weighted_texts: list[tuple[str, float, str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,10 @@ class SearchIndex:
         self.relative_cut = relative_cut
         raw: dict[str, dict[int, float]] = defaultdict(dict)
         for i, doc in enumerate(self.docs):
-            for text, weight in doc.weighted_texts:
+            for text, weight, lang in doc.weighted_texts:
+                stop = STOPWORDS.get(lang, ALL_STOPWORDS) if lang else ALL_STOPWORDS
                 for tok in tokens(text):
-                    if len(tok) < 2 or tok in ALL_STOPWORDS or tok.isdigit():
+                    if len(tok) < 2 or tok in stop or tok.isdigit():
                         continue
                     if raw[tok].get(i, 0.0) < weight:
                         raw[tok][i] = weight
@@ -92,8 +94,9 @@ class SearchIndex:
         self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
 
     # -- matching one token ------------------------------------------------------------------
-    def _candidates(self, tok: str) -> tuple[tuple[str, float], ...]:
-        cached = self._cache.get(tok)
+    def _candidates(self, tok: str, fuzzy: bool = True) -> tuple[tuple[str, float], ...]:
+        key = tok if fuzzy else tok + "\0"
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         found: dict[str, float] = {}
@@ -120,7 +123,7 @@ class SearchIndex:
                 if not term.startswith(tok):
                     break
                 offer(term, 0.6 + 0.4 * n / len(term))
-        if n >= 4 and tok[0] in self.by_first:
+        if fuzzy and n >= 4 and tok[0] in self.by_first:
             cutoff = 80 if n >= 7 else 84
             for term, score, _ in process.extract(
                 tok, self.by_first[tok[0]], scorer=fuzz.ratio, score_cutoff=cutoff, limit=6
@@ -129,21 +132,26 @@ class SearchIndex:
         result = tuple(sorted(found.items(), key=lambda kv: -kv[1])[:8])
         if len(self._cache) > 50_000:
             self._cache.clear()
-        self._cache[tok] = result
+        self._cache[key] = result
         return result
 
     # -- querying ----------------------------------------------------------------------------
-    def query_tokens(self, text: str) -> list[str]:
+    def query_tokens(self, text: str, langs: Iterable[str | None] = ()) -> list[str]:
+        """Content tokens: stop words of ``langs`` (the chosen and the detected language) dropped.
+
+        Stop words are per language: Vietnamese "nữ" folds to "nu", a Romanian stop word, and
+        Turkish "iş" to "is"; dropping every language's stop words would erase them.
+        """
+        known = [lang for lang in langs if lang in STOPWORDS]
+        stop = frozenset().union(*(STOPWORDS[lang] for lang in known)) if known else ALL_STOPWORDS
         toks = [
-            t
-            for t in tokens(text[:MAX_QUERY_CHARS])
-            if len(t) >= 2 and t not in ALL_STOPWORDS and not t.isdigit()
+            t for t in tokens(text[:MAX_QUERY_CHARS]) if len(t) >= 2 and t not in stop and not t.isdigit()
         ]
         seen: set[str] = set()
         unique = [t for t in toks if not (t in seen or seen.add(t))]
         return unique[:MAX_QUERY_TOKENS]
 
-    def scores(self, text: str) -> dict[int, float]:
+    def scores(self, text: str, lang: str | None = None) -> dict[int, float]:
         """Per document: the sum of its best match per query token, scaled by coverage.
 
         Coverage is how many of the query's content tokens the document matches, out of at most
@@ -151,12 +159,15 @@ class SearchIndex:
         question ("who won the football match") without punishing long questions that describe
         a situation in many words, most of which no document contains.
         """
-        query = self.query_tokens(text)
+        detected = detect_language(text[:MAX_QUERY_CHARS], hint=lang)
+        query = self.query_tokens(text, (lang, detected))
+        # Vietnamese syllables are short and dense: a one-letter "typo" is usually another word.
+        fuzzy = detected != "vi"
         totals: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
         for tok in query:
             best: dict[int, float] = {}
-            for term, sim in self._candidates(tok):
+            for term, sim in self._candidates(tok, fuzzy):
                 for d, w in self.postings[term]:
                     v = sim * w
                     if v > best.get(d, 0.0):
@@ -167,9 +178,12 @@ class SearchIndex:
         n = max(min(len(query), COVERAGE_TOKENS), 1)
         return {d: s * math.sqrt(min(1.0, matched[d] / n)) for d, s in totals.items()}
 
-    def search(self, text: str, *, limit: int = 5) -> list[Hit]:
-        """The best hits above the confidence threshold, best first; [] when unsure."""
-        totals = self.scores(text)
+    def search(self, text: str, *, limit: int = 5, lang: str | None = None) -> list[Hit]:
+        """The best hits above the confidence threshold, best first; [] when unsure.
+
+        ``lang`` is the user's chosen language (a hint for detection and stop words).
+        """
+        totals = self.scores(text, lang)
         if not totals:
             return []
         # An offer absorbs its measures: its score is the best of its own and theirs, and those

@@ -45,6 +45,9 @@ _GERMAN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _UMLAUT_DIGRAPHS = re.compile(r"(ae|oe|ue)")
 _LONE_MARKS = re.compile(r"[\u0300-\u036F\u064B-\u065F\u0670\u06D6-\u06ED]")
 _SPLIT = re.compile(r"[^\w]+", re.UNICODE)
+# A light Arabic stemmer: the article and the prepositions glued to it (وال، بال، كال، فال، لل)
+# fall away when at least three letters remain ("بالشقة" and "الشقة" -> "شقه").
+_AR_ARTICLE = re.compile(r"^(?:[وفبك]?ال|لل)(?=[\u0621-\u064A]{3})")
 
 _ARABIC_RE = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
 _PERSIAN_ONLY = set("پچژگکی")
@@ -74,6 +77,7 @@ def normalise_token(token: str) -> str:
     token = token.translate(_ARABIC)  # before NFD, which would split أ/ؤ/ئ into letter + hamza
     token = token.translate(_GERMAN).replace("ı", "i").replace("đ", "d").replace("ł", "l")
     token = _strip_marks(token)
+    token = _AR_ARTICLE.sub("", token)
     return _UMLAUT_DIGRAPHS.sub(lambda m: m.group(1)[0], token)
 
 
@@ -106,7 +110,8 @@ _STOP_RAW = {
         vom ins mich dich sich wann warum wieso weshalb welcher welches wem wen meinem deine dein
         ihre ihren sein seinem unsere euer diese dieser dieses jetzt dort hier hatte hätte würde
         wurde worden könnte sollte müssen darf dürfen sagen erklären gehen machen tun viel viele
-        wirklich einfach leider ganz gar nichts nix hilft helft hilf weiter""",
+        wirklich einfach leider ganz gar nichts nix hilft helft hilf weiter
+        gerade eigentlich vielleicht trotzdem nochmal deshalb darum""",
     "en": """a about after all also am an and any are as at be because been but by can could do
         does for from get got had has have he hello her hi him his how i if in into is it its
         just me my need no not of on or our please she so some that the their them there they
@@ -114,24 +119,33 @@ _STOP_RAW = {
         help find looking get want know tell thanks thank since than then there here were did
         doing done am im i'm dont don't cant can't should shall may might must let also very
         really still already yet too much many more most other some any every each going go make
-        made say said please hey hii pls plz""",
+        made say said please hey hii pls plz
+        want wanna gonna i'd i've i'll ive youre you're thing things someone somebody anyone anybody something anything""",
     "ar": """في من على الى إلى عن مع هل ما ماذا اين أين كيف متى انا أنا انت نحن هو هي هذا هذه
-        ذلك التي الذي او أو و يا لي لك عندي اريد أريد ممكن مساعده مساعدة شكرا مرحبا""",
+        ذلك التي الذي او أو و يا لي لك عندي اريد أريد ممكن مساعده مساعدة شكرا مرحبا
+        بدي بدنا ابغى ابي عايز عاوز شو ايش وين لحتى حتى ليش لماذا انو انه اللي الذي عم رح راح سوف كان كانت عند عنا عندنا لازم يجب شي شيء هاد هذا هيك كتير كثير جدا مو مش ما في""",
     "fa": """در از به با برای که این آن من تو ما او را و یا هم است هست هستم هستیم نیست کجا چطور
-        چگونه چه چی کی می خواهم میخواهم میخوام لطفا سلام ممنون کمک دنبال باید""",
+        چگونه چه چی کی می خواهم میخواهم میخوام لطفا سلام ممنون کمک دنبال باید
+        میخوام میخواهیم چیکار چکار شده هستش یک یه اون اینجا اونجا کنم کنید میشه میشود داره دارم دارد داریم خیلی الان حالا چرا چون اگر ولی""",
     "uk": """в у на з із до від для що як де коли я ти ми ви він вона воно вони мені мене мій моя
-        моє мої це той та і й а але чи не так є будь ласка привіт дякую допомога допомогти треба""",
+        моє мої це той та і й а але чи не так є будь ласка привіт дякую допомога допомогти треба
+        хочу хочемо потрібна потрібен потрібно нам нас як хто які який яка яке можна був була було буде дуже тут там вже ще теж також мій моя моє наш наша цей ця де куди чому""",
     "ru": """в во на с со к ко от для что как где когда я ты мы вы он она оно они мне меня мой моя
         мое мои это тот та и а но или не так есть пожалуйста привет спасибо помощь помочь нужно
-        надо""",
+        надо
+        хочу хотим нужна нужен нужно нам нас кто какой какая какое какие можно был была было будет очень здесь там уже ещё еще тоже также наш наша этот эта куда почему""",
     "tr": """ve ile bir bu şu o ben sen biz siz onlar ne nasıl nerede neden için mi mı mu mü var
-        yok da de ki ama çok lütfen merhaba teşekkürler yardım benim bana""",
+        yok da de ki ama çok lütfen merhaba teşekkürler yardım benim bana
+        istiyorum istiyoruz lazım gerek nereye nereden kim hangi burada şimdi daha için gibi olarak olan oldu olur mısınız miyim nasil neden niye şey""",
     "pl": """i w we na z ze do od dla że jak gdzie kiedy ja ty my wy on ona ono oni mi mnie mój moja
-        moje to ten ta a ale czy nie tak jest proszę cześć dziękuję pomoc potrzebuję""",
+        moje to ten ta a ale czy nie tak jest proszę cześć dziękuję pomoc potrzebuję
+        chcę chce chcemy potrzebuję potrzebujemy jestem mam mamy można kto co jaki jaka jakie tu tam już jeszcze też bardzo był była było będzie się mój moja nasz nasza gdzie dlaczego""",
     "ro": """și si în in pe la cu de din pentru că ca cum unde când cand eu tu noi voi el ea ei
-        mi mă ma meu mea este e nu da vă va rog bună buna mulțumesc ajutor am un o""",
+        mi mă ma meu mea este e nu da vă va rog bună buna mulțumesc ajutor am un o
+        se să sa ce pot poate putem sunt face fac vreau vrem mai ne aici cine care după dupa tot toate toți toti au al ale lui le îmi imi îi ii iar acum foarte""",
     "vi": """tôi toi bạn ban của cua và va là la có co không khong ở o đâu dau gì gi như nhu thế
-        the nào nao cho với voi được duoc giúp giup xin chào chao cảm cam ơn on cần can""",
+        the nào nao cho với voi được duoc giúp giup xin chào chao cảm cam ơn on cần can
+        em anh chị chi mình minh thì thi mà ma này nay kia rồi roi làm lam sao muốn muon phải phai""",
 }
 STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(normalise_token(w) for w in words.split()) for lang, words in _STOP_RAW.items()

@@ -8,8 +8,10 @@ import yaml
 from bot import paths
 
 CASES = yaml.safe_load((paths.PROJECT_ROOT / "bench" / "questions.yaml").read_text(encoding="utf-8"))
-QUESTIONS: list[tuple[str, set[str]]] = [(c["q"], set(c["expect"])) for c in CASES if c["expect"]]
-OUT_OF_SCOPE: list[str] = [c["q"] for c in CASES if not c["expect"]]
+QUESTIONS: list[tuple[str, set[str], str]] = [
+    (c["q"], set(c["expect"]), c["lang"]) for c in CASES if c["expect"]
+]
+OUT_OF_SCOPE: list[tuple[str, str]] = [(c["q"], c["lang"]) for c in CASES if not c["expect"]]
 
 
 @pytest.fixture(scope="module")
@@ -17,21 +19,25 @@ def index(catalog):
     return catalog.index
 
 
-@pytest.mark.parametrize("question, expected", QUESTIONS, ids=[q for q, _ in QUESTIONS])
-def test_expected_measure_in_top_three(index, question, expected):
-    hits = index.search(question, limit=3)
+@pytest.mark.parametrize("question, expected, lang", QUESTIONS, ids=[q for q, _, _ in QUESTIONS])
+def test_expected_measure_in_top_three(index, question, expected, lang):
+    hits = index.search(question, limit=3, lang=lang)
     assert {h.measure for h in hits} & expected, [(h.id, h.measure, h.score) for h in hits]
 
 
 def test_top_one_accuracy_is_high(index):
-    top1 = sum(1 for q, exp in QUESTIONS if (hits := index.search(q, limit=1)) and hits[0].measure in exp)
+    top1 = sum(
+        1
+        for q, exp, lang in QUESTIONS
+        if (hits := index.search(q, limit=1, lang=lang)) and hits[0].measure in exp
+    )
     assert len(QUESTIONS) >= 40
     assert top1 / len(QUESTIONS) >= 0.85, f"top-1 {top1}/{len(QUESTIONS)}"
 
 
-@pytest.mark.parametrize("question", OUT_OF_SCOPE)
-def test_out_of_scope_gives_no_result(index, question):
-    assert index.search(question) == []
+@pytest.mark.parametrize("question, lang", OUT_OF_SCOPE)
+def test_out_of_scope_gives_no_result(index, question, lang):
+    assert index.search(question, lang=lang) == []
 
 
 def test_hits_carry_their_measure_and_offers_absorb_measures(index, catalog):

@@ -8,11 +8,12 @@ phases per bot and round:
 * latency: ``--sequential`` updates one at a time; the time from queueing an update to the
   server receiving its reply (p50, p99).
 
-Prints one JSON object: per bot the medians over ``--repeat`` rounds, and the ratio of
-Ankommen's throughput to the echo bot's. Both bots run with flood control off (the loopback
-server enforces no limits), so the figures measure processing, not Telegram's 30 messages/s.
-The server runs in a thread of this process, for both bots alike. The machine is shared and
-noisy; this is a measurement, not a test.
+Each bot runs in its own process (``ankommen run`` with ``TELEGRAM_API_BASE_URL`` pointing at the
+server, and ``bench/echo_bot.py``); the server runs in this process. Prints one JSON object: per
+bot the medians over ``--repeat`` rounds, the ratio of Ankommen's throughput to the echo bot's,
+and the RSS of the running Ankommen process (all ten languages loaded). Both bots run with
+flood control off (the loopback server enforces no limits), so the figures measure processing,
+not Telegram's 30 messages/s. The machine is shared and noisy; this is a measurement, not a test.
 
     python bench/updates.py [--burst 1000] [--sequential 200] [--repeat 3]
 """
@@ -20,15 +21,15 @@ noisy; this is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 import platform
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -36,22 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from telegram import Update  # noqa: E402
-from telegram.ext import ApplicationBuilder, MessageHandler, filters  # noqa: E402
 
 from bot.residents import StorePreferences  # noqa: E402
 from bot.services import open_core  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from handlers.app import build_application  # noqa: E402
-from handlers.frontend import TelegramFrontend  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -68,49 +58,61 @@ def questions() -> list[tuple[str, str]]:
     return out
 
 
-def echo_app(api: FakeBotApi):
-    async def echo(update: Update, context) -> None:
-        await update.effective_message.reply_text(update.effective_message.text)
+class BotProcess:
+    """A bot in its own process, long-polling the loopback server: ``ankommen run`` or the echo bot."""
 
-    app = ApplicationBuilder().token(api.token).base_url(api.base_url).build()
-    app.add_handler(MessageHandler(filters.TEXT, echo))
-    return app
+    def __init__(self, kind: str, api: FakeBotApi, state_dir: str):
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("ANKOMMEN_", "TELEGRAM_", "DATABASE_URL"))
+        }
+        env.update(
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            ANKOMMEN_STATE_DIR=state_dir,
+            ANKOMMEN_RATE_LIMIT="10000",
+            TELEGRAM_FLOOD_LIMIT="0",
+            ANKOMMEN_LOG_LEVEL="WARNING",
+        )
+        if kind == "ankommen":
+            cmd = [sys.executable, "-m", "bot.cli", "run"]
+            if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ankommen.prof
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    os.environ["BENCH_PROFILE"],
+                    "-m",
+                    "bot.cli",
+                    "run",
+                ]
+        else:
+            cmd = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+            if os.environ.get("BENCH_PROFILE"):
+                cmd[1:1] = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"] + ".echo"]
+        # stderr to a file: a pipe nobody reads would block the bot once it fills up
+        self.log = Path(state_dir) / f"{kind}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
 
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-def ankommen_app(api: FakeBotApi, core):
-    frontend = TelegramFrontend(core.dialogue(), rate_limit_per_minute=10_000)
-    return build_application(frontend, api.token, base_url=api.base_url, flood_limit=0)
-
-
-class Runner:
-    """The application polling in its own thread and loop, as a separate process would."""
-
-    def __init__(self, app):
-        self.app = app
-        self.ready = threading.Event()
-
-    def start(self) -> None:
-        async def main():
-            self.loop = asyncio.get_running_loop()
-            self.stop_event = asyncio.Event()
-            await self.app.initialize()
-            if self.app.post_init:
-                await self.app.post_init(self.app)
-            await self.app.updater.start_polling(poll_interval=0.0, timeout=1)
-            await self.app.start()
-            self.ready.set()
-            await self.stop_event.wait()
-            await self.app.updater.stop()
-            await self.app.stop()
-            await self.app.shutdown()
-
-        self.thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
-        self.thread.start()
-        self.ready.wait(30)
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(30)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 def first_reply_times(api: FakeBotApi, chats: set[int]) -> dict[int, float]:
@@ -121,18 +123,24 @@ def first_reply_times(api: FakeBotApi, chats: set[int]) -> dict[int, float]:
     return out
 
 
-def measure(kind: str, make_app, qs: list[tuple[str, str]], burst: int, sequential: int, prefs=None) -> dict:
-    """``prefs``: where Ankommen keeps languages; every chat is a resident who chose one."""
+def measure(kind: str, qs: list[tuple[str, str]], burst: int, sequential: int, state_dir: str) -> dict:
+    """One round for one bot. Every Ankommen chat is a resident who chose the question's language."""
     chats_burst = range(1_000_000, 1_000_000 + burst)
     chats_seq = range(2_000_000, 2_000_000 + sequential)
-    if prefs is not None:
+    if kind == "ankommen":
+        core = open_core(Settings.from_env({"ANKOMMEN_STATE_DIR": state_dir}))
+        prefs = StorePreferences(core.engine)
         for i, chat in enumerate(chats_burst):
             prefs.set_language(chat, qs[i % len(qs)][0])
         for i, chat in enumerate(chats_seq):
             prefs.set_language(chat, qs[i % len(qs)][0])
+        core.engine.dispose()
     with FakeBotApi() as api:
-        runner = Runner(make_app(api))
-        runner.start()
+        bot = BotProcess(kind, api, state_dir)
+        # ready when it polls
+        deadline = time.monotonic() + 120
+        while not any(s == "getUpdates" for s in api.methods_seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
         # warm up
         for i in range(20):
             api.message(900_000 + i, qs[i % len(qs)][1])
@@ -140,17 +148,21 @@ def measure(kind: str, make_app, qs: list[tuple[str, str]], burst: int, sequenti
 
         # throughput
         chats = set(chats_burst)
+        cpu_server0, cpu_bot0 = time.process_time(), bot.cpu_s()
         t0 = time.monotonic()
         for i, chat in enumerate(chats_burst):
             api.message(chat, qs[i % len(qs)][1])
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
+        last, progress_at = -1, time.monotonic()
+        while time.monotonic() - progress_at < 30:  # give up after 30 s without a new reply
             got = first_reply_times(api, chats)
             if len(got) == len(chats):
                 break
+            if len(got) != last:
+                last, progress_at = len(got), time.monotonic()
             time.sleep(0.02)
         got = first_reply_times(api, chats)
         elapsed = max(got.values()) - t0
+        cpu_server, cpu_bot = time.process_time() - cpu_server0, bot.cpu_s() - cpu_bot0
         throughput = len(got) / elapsed
 
         # latency, one update at a time
@@ -160,12 +172,22 @@ def measure(kind: str, make_app, qs: list[tuple[str, str]], burst: int, sequenti
             api.message(chat, qs[i % len(qs)][1])
             (reply,) = api.wait_for(1, chat_id=chat, methods=("sendMessage",), timeout=30)[:1]
             lat.append((reply.at - t) * 1000)
-        runner.stop()
+        rss = bot.rss_mb()
+        bot.stop()
+        errors = [line for line in bot.log.read_text(errors="replace").splitlines() if " ERROR " in line]
     return {
         "bot": kind,
         "updates_per_s": round(throughput, 1),
         "answered": len(got),
+        "unanswered": burst - len(got),
+        # CPU use during the burst, as a share of one core: who is the bottleneck?
+        "burst_cpu_share": {
+            "bot": round(cpu_bot / elapsed, 2),
+            "server_and_bench": round(cpu_server / elapsed, 2),
+        },
         "latency_ms": {"p50": round(percentile(lat, 50), 2), "p99": round(percentile(lat, 99), 2)},
+        "rss_mb": round(rss, 1),
+        "errors_logged": len(errors),
     }
 
 
@@ -179,23 +201,11 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     qs = questions()
-    with tempfile.TemporaryDirectory() as tmp:
-        core = open_core(Settings.from_env({"ANKOMMEN_STATE_DIR": tmp}))
-        rounds: dict[str, list[dict]] = {"echo": [], "ankommen": []}
-        for _ in range(args.repeat):
-            rounds["echo"].append(measure("echo", echo_app, qs, args.burst, args.sequential))
-            rounds["ankommen"].append(
-                measure(
-                    "ankommen",
-                    lambda api: ankommen_app(api, core),
-                    qs,
-                    args.burst,
-                    args.sequential,
-                    prefs=StorePreferences(core.engine),
-                )
-            )
-        rss = rss_mb()
-        core.engine.dispose()
+    rounds: dict[str, list[dict]] = {"echo": [], "ankommen": []}
+    for _ in range(args.repeat):
+        for kind in ("echo", "ankommen"):
+            with tempfile.TemporaryDirectory() as tmp:
+                rounds[kind].append(measure(kind, qs, args.burst, args.sequential, tmp))
 
     def med(kind: str, *path: str) -> float:
         vals = []
@@ -230,7 +240,8 @@ def main() -> int:
             round(a["updates_per_s"] / e["updates_per_s"], 3)
             for a, e in zip(rounds["ankommen"], rounds["echo"], strict=True)
         ],
-        "rss_mb_after_run": round(rss, 1),
+        "ankommen_rss_mb": med("ankommen", "rss_mb"),
+        "rounds": rounds,
         "targets": {"throughput_ratio_min": 0.7, "latency_ms_p99_max": 50, "rss_mb_max": 300},
     }
     result["throughput_ratio_median"] = round(statistics.median(result["throughput_ratio_per_round"]), 3)

@@ -7,6 +7,7 @@ store on demand, because staff change it while the bot runs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -107,6 +108,9 @@ class Status:
     reported_at: datetime
 
 
+STATUS_TTL = 30.0  # seconds; several instances see each other's reports within this time
+
+
 def _keyword_texts(keywords: tuple[str, ...], lang: str) -> list[tuple[str, float, str]]:
     """Single-word keywords weigh fully; the words of a multi-word keyword less each."""
     single = " ".join(k for k in keywords if len(k.split()) == 1)
@@ -131,6 +135,9 @@ class Catalog:
         self.organisations: dict[str, OrgView] = {}
         self.languages: set[str] = set()
         self.index: SearchIndex | None = None
+        self.goal_texts: dict[str, dict[str, Text]] = {}  # goal id -> language -> text
+        self._statuses: dict[str, Status] | None = None
+        self._statuses_at = 0.0
 
     @classmethod
     def load(cls, engine: Engine, *, threshold: float | None = None) -> Catalog:
@@ -165,6 +172,9 @@ class Catalog:
             for t in s.exec(select(Translation)).all():
                 text = Text(t.lang, t.title, t.summary, t.access, tuple(t.keywords), t.machine)
                 cat.languages.add(t.lang)
+                if t.entity == "goal":
+                    cat.goal_texts.setdefault(t.key, {})[t.lang] = text
+                    continue
                 target = {"field": cat.fields, "measure": cat.measures, "offer": cat.offers}.get(t.entity)
                 if target is None:
                     continue
@@ -206,14 +216,16 @@ class Catalog:
 
     # -- status ------------------------------------------------------------------------------
     def status_of(self, number: str) -> Status | None:
-        with Session(self.engine) as s:
-            row = s.exec(
-                select(StatusReport)
-                .where(StatusReport.measure_number == number)
-                .order_by(StatusReport.id.desc())
-                .limit(1)
-            ).first()
-        return Status(row.status, row.progress, row.reported_at) if row else None
+        """The measure's current status; read from the store at most every ``STATUS_TTL`` s."""
+        now = time.monotonic()
+        if self._statuses is None or now - self._statuses_at > STATUS_TTL:
+            self._statuses = self.all_statuses()
+            self._statuses_at = now
+        return self._statuses.get(number)
+
+    def invalidate_statuses(self) -> None:
+        """Called after a status report is written in this process, so cards show it at once."""
+        self._statuses = None
 
     def all_statuses(self) -> dict[str, Status]:
         with Session(self.engine) as s:

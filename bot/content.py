@@ -9,7 +9,7 @@ Layout::
     data/i18n/<lang>/fields.yaml     plain-language title, summary, keywords per field
     data/i18n/<lang>/measures.yaml   … per measure
     data/i18n/<lang>/offers.yaml     … per offer (plus ``access``)
-    data/i18n/<lang>/goals.yaml      optional: goal texts in that language
+    data/i18n/<lang>/goals.yaml      … per goal
 
 Adding a language is adding a folder ``data/i18n/<lang>/`` with those files.
 """
@@ -137,8 +137,6 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
         content.languages.append(lang)
         for fname, entity in I18N_ENTITIES.items():
             path = i18n / lang / f"{fname}.yaml"
-            if entity == "goal" and not path.exists():
-                continue
             doc = _read_yaml(path, problems, root)
             if doc is None:
                 continue
@@ -276,15 +274,14 @@ def validate(content: Content) -> list[Problem]:
             p.append(Problem(rel, key, f"unknown {entity} {key!r}"))
         if not t.get("title"):
             p.append(Problem(rel, key, "missing title"))
-        if entity != "goal":
-            if not (t.get("summary") or "").strip():
-                p.append(Problem(rel, key, "missing summary"))
-            if not t.get("keywords"):
-                p.append(Problem(rel, key, "missing keywords"))
+        if not (t.get("summary") or "").strip():
+            p.append(Problem(rel, key, "missing summary"))
+        if not t.get("keywords"):
+            p.append(Problem(rel, key, "missing keywords"))
         if entity == "offer" and not t.get("access"):
             p.append(Problem(rel, key, "missing access (how a resident gets to the offer)"))
     for lang in content.languages:
-        for entity in ("field", "measure", "offer"):
+        for entity in ("field", "goal", "measure", "offer"):
             for key in sorted(known[entity]):
                 if (entity, key, lang) not in content.texts:
                     p.append(Problem(f"i18n/{lang}/{entity}s.yaml", key, f"missing {entity} text"))

@@ -7,6 +7,7 @@ versionless code of at most 64 bytes (Telegram's ``callback_data`` limit):
     L:[<lang>]      the language picker, or choose a language         M   main menu       A  ask a question
     T               topics (fields)            H   help
     F:<n>[:<page>]  a field's measures         m:<number>          a measure
+    G:<n>           a field's goals
     g:<number>      the official German text   o:<offer id>        an offer
     R:<index>       more results of the last question
     O[:<page>]      all offers, paginated      N   newsletters     P  privacy
@@ -220,6 +221,8 @@ class Dialogue:
             return [self.delete_done(user_id, lang)] if arg == "yes" else [self.delete_kept(lang)]
         if kind == "O":
             return [self.offers_page(lang, int(arg or 0))]
+        if kind == "G":
+            return [self.field_goals(lang, int(arg))]
         if kind == "F":
             number, _, page = arg.partition(":")
             return [self.field_page(lang, int(number), int(page or 0))]
@@ -398,8 +401,26 @@ class Dialogue:
             nav.append(Button(_("Next") + " \u203a", f"F:{number}:{page + 1}"))
         if nav:
             rows.append(nav)
+        rows.append([Button(_("Goals"), f"G:{number}")])
         rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
+
+    def field_goals(self, lang: str, number: int) -> Reply:
+        """The field's main goals in plain language (the German wording is in the official text)."""
+        _ = self._t(lang).gettext
+        f = self.catalog.fields[number]
+        t = pick_text(f.texts, lang)
+        lines = ["<b>" + esc(t.title if t else f.title_de) + "</b>", "<i>" + esc(_("Goals")) + "</i>", ""]
+        machine = False
+        for g in f.goals:
+            gt = pick_text(self.catalog.goal_texts.get(g.id, {}), lang)
+            if gt is None:
+                lines.append("• " + esc(g.text_de))
+                continue
+            machine = machine or gt.machine
+            lines.append("• <b>" + esc(gt.title) + "</b>: " + esc(gt.summary))
+        lines += [""] + self._machine_note(lang, machine)
+        return Reply("\n".join(lines), [[Button(_("Back"), f"F:{number}")], self._nav_row(lang)], lang)
 
     def offers_page(self, lang: str, page: int) -> Reply:
         _ = self._t(lang).gettext

@@ -40,7 +40,7 @@ def isolate(text: str, lang: str) -> str:
 _LATIN = "A-Za-z0-9\u00c0-\u024f\u1e00-\u1eff"
 _RUNS = re.compile(
     f"{FSI}[^{PDI}]*{PDI}"  # already isolated: keep
-    f"|[{_LATIN}](?:[{_LATIN} .,:;/@_&+%*'\u2019\u2013-]*[{_LATIN}])?"
+    f"|[/@#]?[{_LATIN}](?:[{_LATIN} .,:;/@_&+%*'\u2019\u2013-]*[{_LATIN}])?"
 )
 
 

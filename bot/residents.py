@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
@@ -31,6 +32,9 @@ def scrub(text: str) -> str:
     return _PHONE.sub("[phone]", text)
 
 
+_LANGUAGE_OF = select(Resident.language).where(Resident.chat_id == bindparam("chat_id"))
+
+
 class StorePreferences:
     """The dialogue's ``Preferences`` in the store (table ``resident``)."""
 
@@ -38,9 +42,9 @@ class StorePreferences:
         self.engine = engine
 
     def get_language(self, user_id: int) -> str | None:
-        with Session(self.engine) as s:
-            row = s.get(Resident, user_id)
-            return row.language if row else None
+        # Read on every update: a plain SELECT, without the ORM's per-object work.
+        with self.engine.connect() as conn:
+            return conn.execute(_LANGUAGE_OF, {"chat_id": user_id}).scalar()
 
     def set_language(self, user_id: int, lang: str) -> None:
         with Session(self.engine) as s:

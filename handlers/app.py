@@ -24,6 +24,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 from handlers.frontend import TelegramFrontend
+from handlers.ordering import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,29 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     post_shutdown=None,
+    concurrency: int = 4,
 ) -> Application:
     """A PTB ``Application`` for ``frontend``; ``base_url`` is PTB's (the token is appended).
 
+    Up to ``concurrency`` updates are handled at once, in order per chat (``PerChatUpdateProcessor``).
     ``flood_limit`` is the overall messages per second (Telegram's documented 30); 0 turns the
     ``AIORateLimiter`` off (benchmarks against a loopback server that enforces nothing).
     """
-    builder: ApplicationBuilder = ApplicationBuilder().token(token).base_url(base_url)
+    builder: ApplicationBuilder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .concurrent_updates(PerChatUpdateProcessor(concurrency))
+    )
     if base_url.rstrip("/").endswith("/bot"):
         builder = builder.base_file_url(base_url.rstrip("/")[: -len("/bot")] + "/file/bot")
     if flood_limit > 0:
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=flood_limit, max_retries=3))
     if request is not None:
         builder = builder.request(request)
+    else:
+        # Concurrent updates send concurrently: one pooled connection each (PTB's default is 1).
+        builder = builder.connection_pool_size(concurrency + 2)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
 

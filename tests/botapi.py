@@ -116,6 +116,7 @@ class FakeBotApi:
         self.sent: list[Sent] = []
         self.commands: dict[str, list[dict]] = {}
         self.requests = 0
+        self.methods_seen: set[str] = set()
         self.webhook_url = ""
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -329,6 +330,7 @@ class FakeBotApi:
                 }
         except (ValueError, UnicodeDecodeError):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: malformed body"}
+        self.methods_seen.add(api_method)
         handler = getattr(self, "_api_" + api_method, None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}

@@ -26,6 +26,8 @@ import yaml
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.seed import normalise_ws, parse_seed
 
+# libyaml's safe loader when PyYAML has it (10x faster at every start), else the pure-Python one
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REQUIRED_LANGUAGES = ("de", "en")
 OFFER_KINDS = {
     "counselling",
@@ -94,7 +96,7 @@ class Content:
 def _read_yaml(path: Path, problems: list[Problem], root: Path) -> Any:
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         problems.append(Problem(rel, "-", "file is missing"))
     except yaml.YAMLError as exc:

@@ -368,6 +368,7 @@ class FakeBotApi:
 
     async def _api_setWebhook(self, p: dict) -> bool:
         self.webhook_url = p.get("url", "")
+        self._record("setWebhook", p)
         return True
 
     async def _api_getWebhookInfo(self, p: dict) -> dict:

@@ -25,4 +25,6 @@ COPY data ./data
 USER ankommen
 VOLUME ["/var/lib/ankommen"]
 # Migrate, import (both idempotent), then the main job.
+# Webhook mode (WEBHOOK_URL set) listens on WEBHOOK_PORT, 8443 by default.
+EXPOSE 8443
 ENTRYPOINT ["sh", "-c", "ankommen db upgrade && ankommen import && exec ankommen run \"$@\"", "ankommen"]

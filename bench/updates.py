@@ -54,7 +54,8 @@ def questions() -> list[tuple[str, str]]:
     out = []
     for path in sorted((ROOT / "bench").glob("questions*.yaml")):
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            out.append((item["lang"], item["q"]))
+            if item["q"].strip():  # Telegram delivers no empty text message
+                out.append((item["lang"], item["q"]))
     return out
 
 
@@ -167,19 +168,27 @@ def measure(kind: str, qs: list[tuple[str, str]], burst: int, sequential: int, s
 
         # latency, one update at a time
         lat = []
+        lost_seq = 0
         for i, chat in enumerate(chats_seq):
             t = time.monotonic()
             api.message(chat, qs[i % len(qs)][1])
-            (reply,) = api.wait_for(1, chat_id=chat, methods=("sendMessage",), timeout=30)[:1]
+            try:
+                (reply,) = api.wait_for(1, chat_id=chat, methods=("sendMessage",), timeout=30)[:1]
+            except TimeoutError:
+                lost_seq += 1
+                continue
             lat.append((reply.at - t) * 1000)
         rss = bot.rss_mb()
         bot.stop()
         errors = [line for line in bot.log.read_text(errors="replace").splitlines() if " ERROR " in line]
+        keep = ROOT / "bench" / "results"
+        keep.mkdir(exist_ok=True)
+        (keep / f"updates-{kind}-{int(time.time())}.log").write_bytes(bot.log.read_bytes())
     return {
         "bot": kind,
         "updates_per_s": round(throughput, 1),
         "answered": len(got),
-        "unanswered": burst - len(got),
+        "unanswered": burst - len(got) + lost_seq,
         # CPU use during the burst, as a share of one core: who is the bottleneck?
         "burst_cpu_share": {
             "bot": round(cpu_bot / elapsed, 2),

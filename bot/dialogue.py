@@ -376,9 +376,7 @@ class Dialogue:
         _ = self._t(lang).gettext
         f = self.catalog.fields[number]
         measures = f.measures
-        pages = max(1, -(-len(measures) // PAGE_SIZE))
-        if not 0 <= page < pages:
-            raise IndexError(page)
+        shown, pages, nav = self._paginate(lang, measures, page, f"F:{number}:")
         t = pick_text(f.texts, lang)
         lines = ["<b>" + esc(t.title if t else f.title_de) + "</b>"]
         if t:
@@ -390,17 +388,11 @@ class Dialogue:
         lines.append(esc(count.format(count=format_decimal(len(measures), locale=lang))))
         lines.append(esc(_("Page {page} of {pages}").format(page=page + 1, pages=pages)))
         rows = []
-        for num in measures[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        for num in shown:
             m = self.catalog.measures[num]
             mt = pick_text(m.texts, lang)
             rows.append([Button(f"{m.number} · {mt.title if mt else m.text_de[:40]}", f"m:{num}")])
-        nav = []
-        if page > 0:
-            nav.append(Button("\u2039 " + _("Back"), f"F:{number}:{page - 1}"))
-        if page + 1 < pages:
-            nav.append(Button(_("Next") + " \u203a", f"F:{number}:{page + 1}"))
-        if nav:
-            rows.append(nav)
+        rows += nav
         rows.append([Button(_("Goals"), f"G:{number}")])
         rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
@@ -424,25 +416,16 @@ class Dialogue:
 
     def offers_page(self, lang: str, page: int) -> Reply:
         _ = self._t(lang).gettext
-        offers = list(self.catalog.offers.values())
-        pages = max(1, -(-len(offers) // PAGE_SIZE))
-        if not 0 <= page < pages:
-            raise IndexError(page)
+        shown, pages, nav = self._paginate(lang, list(self.catalog.offers.values()), page, "O:")
         lines = [
             "<b>" + esc(_("All offers for residents")) + "</b>",
             esc(_("Page {page} of {pages}").format(page=page + 1, pages=pages)),
         ]
         rows = []
-        for o in offers[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        for o in shown:
             t = pick_text(o.texts, lang)
             rows.append([Button(t.title if t else o.id, f"o:{o.id}")])
-        nav = []
-        if page > 0:
-            nav.append(Button("\u2039 " + _("Back"), f"O:{page - 1}"))
-        if page + 1 < pages:
-            nav.append(Button(_("Next") + " \u203a", f"O:{page + 1}"))
-        if nav:
-            rows.append(nav)
+        rows += nav
         rows.append(self._nav_row(lang))
         return Reply("\n".join(lines), rows, lang)
 
@@ -755,6 +738,21 @@ class Dialogue:
             return [self.newsletters(lang)]
         _ = self._t(lang).gettext
         return [Reply(esc(_("I do not know this command. Try /help.")), [self._menu_row(lang)], lang)]
+
+    def _paginate(
+        self, lang: str, items: list, page: int, prefix: str
+    ) -> tuple[list, int, list[list[Button]]]:
+        """One page of ``items``, the page count, and the back/next row (``prefix`` + page)."""
+        _ = self._t(lang).gettext
+        pages = max(1, -(-len(items) // PAGE_SIZE))
+        if not 0 <= page < pages:
+            raise IndexError(page)
+        nav = []
+        if page > 0:
+            nav.append(Button("\u2039 " + _("Back"), f"{prefix}{page - 1}"))
+        if page + 1 < pages:
+            nav.append(Button(_("Next") + " \u203a", f"{prefix}{page + 1}"))
+        return items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], pages, [nav] if nav else []
 
     @staticmethod
     def _vote_row(entity: str, key: str) -> list[Button]:

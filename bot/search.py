@@ -9,6 +9,8 @@ matched against the vocabulary by:
 * compound parts: a vocabulary word that starts or ends the query token ("Mietwohnung" →
   "wohnung"), or a query token that starts a longer vocabulary word ("anerkenn" →
   "anerkennung"): a cheap stemmer that works in every language;
+* transliteration: every Russian and Ukrainian word is indexed in Latin letters too
+  ("kvartira", "dopomoha"), so a question typed on a Latin keyboard finds it;
 * typos: rapidfuzz ``ratio`` over the vocabulary words that share the first letter, with a
   length-dependent cut-off.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.text import ALL_STOPWORDS, STOPWORDS, detect_language, tokens
+from bot.text import ALL_STOPWORDS, STOPWORDS, detect_language, tokens, transliterate
 
 # Field weights: where a word stands says how much it tells about the document.
 W_TITLE = 3.0
@@ -37,6 +39,7 @@ W_SUMMARY = 1.0
 W_ACCESS = 0.6
 W_OFFICIAL = 0.8
 W_BODY = 0.8
+W_TRANSLIT = 0.8  # a Cyrillic word's Latin transliteration
 
 COVERAGE_TOKENS = 3
 MAX_QUERY_CHARS = 500
@@ -66,20 +69,29 @@ class SearchIndex:
         self.threshold = threshold
         self.relative_cut = relative_cut
         raw: dict[str, dict[int, float]] = defaultdict(dict)
+        native: set[str] = set()  # terms that occur as written, not only as a transliteration
         for i, doc in enumerate(self.docs):
             for text, weight, lang in doc.weighted_texts:
                 stop = STOPWORDS.get(lang, ALL_STOPWORDS) if lang else ALL_STOPWORDS
                 for tok in tokens(text):
                     if len(tok) < 2 or tok in stop or tok.isdigit():
                         continue
+                    native.add(tok)
                     if raw[tok].get(i, 0.0) < weight:
                         raw[tok][i] = weight
+                    # Russian and Ukrainian words are also findable in Latin letters.
+                    latin = transliterate(tok, lang) if lang else None
+                    if latin and raw[latin].get(i, 0.0) < weight * W_TRANSLIT:
+                        raw[latin][i] = weight * W_TRANSLIT
         n = max(len(self.docs), 1)
         self.postings: dict[str, list[tuple[int, float]]] = {}
         for term, per_doc in raw.items():
             idf = math.log(1.0 + n / len(per_doc))
             self.postings[term] = [(d, w * idf) for d, w in per_doc.items()]
         self.sorted_terms: list[str] = sorted(self.postings)
+        # Transliterations match whole words, by prefix or with typos, but are never read as
+        # parts of a compound ("kasekuchen" must not find "uchen", Ukrainian учень).
+        self.translit_only: frozenset[str] = frozenset(self.postings) - native
         by_first: dict[str, list[str]] = defaultdict(list)
         for term in self.sorted_terms:
             by_first[term[0]].append(term)
@@ -112,9 +124,9 @@ class SearchIndex:
             # Vocabulary word at the start or end of a compound query token.
             for k in range(4, n - 2):
                 head, tail = tok[:k], tok[n - k :]
-                if head in self.postings:
+                if head in self.postings and head not in self.translit_only:
                     offer(head, 0.55 + 0.4 * k / n)
-                if tail in self.postings:
+                if tail in self.postings and tail not in self.translit_only:
                     offer(tail, 0.5 + 0.4 * k / n)
         if n >= 5:
             # Query token as the start of a longer vocabulary word (a poor man's stemmer).

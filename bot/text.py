@@ -96,6 +96,29 @@ def tokens(text: str) -> list[str]:
     return [t for t in folded if t]
 
 
+# Cyrillic -> Latin, the way Russian and Ukrainian speakers type on a Latin keyboard ("kvartira",
+# "dopomoha", "zhinok"). Applied to folded tokens (й/ё/ї are already и/е/і).
+_TRANSLIT_COMMON = {
+    "а": "a", "б": "b", "в": "v", "д": "d", "е": "e", "ж": "zh", "з": "z", "к": "k", "л": "l",
+    "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f",
+    "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ь": "", "ю": "yu",
+    "я": "ya", "ы": "y", "э": "e", "є": "ye", "ґ": "g",
+}  # fmt: skip
+_TRANSLIT = {
+    "ru": str.maketrans(_TRANSLIT_COMMON | {"г": "g", "и": "i", "і": "i"}),
+    "uk": str.maketrans(_TRANSLIT_COMMON | {"г": "h", "и": "y", "і": "i"}),
+}
+
+
+def transliterate(token: str, lang: str) -> str | None:
+    """The Latin spelling of a folded Russian or Ukrainian token, or None (other script/language)."""
+    table = _TRANSLIT.get(lang)
+    if table is None or not _CYRILLIC_RE.search(token):
+        return None
+    latin = token.translate(table)
+    return latin if latin.isascii() and len(latin) >= 4 else None
+
+
 # Stop words: question words, pronouns, auxiliaries and filler, per language, folded. They carry
 # no topic, so they are dropped from queries (and from the index).
 _STOP_RAW = {

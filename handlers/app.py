@@ -58,9 +58,6 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=flood_limit, max_retries=3))
     if request is not None:
         builder = builder.request(request)
-    else:
-        # Concurrent updates send concurrently: one pooled connection each (PTB's default is 1).
-        builder = builder.connection_pool_size(concurrency + 2)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
 

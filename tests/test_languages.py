@@ -293,3 +293,18 @@ def test_console_chat_end_to_end(tmp_path, lang, question, expect_script):
     assert re.search(expect_script, out)
     assert "4.14" in out  # housing counselling answers the question
     assert "/privacy" in out  # the help text lists the commands
+
+
+@pytest.mark.parametrize(
+    "query, lang, expected",
+    [
+        ("kursy dlia zhinok", "uk", "1.33"),
+        ("perevodchik v vedomstvo", "ru", "7.4"),
+    ],
+)
+def test_latin_typed_russian_and_ukrainian_find_cyrillic_keywords(catalog, query, lang, expected):
+    """Transliteration folding: none of these Latin spellings is a keyword; the Cyrillic words are."""
+    for path in (paths.DATA_DIR / "i18n").glob("*/*.yaml"):
+        assert query.split()[-1] not in path.read_text(encoding="utf-8").lower()
+    hits = catalog.index.search(query, lang=lang, limit=3)
+    assert expected in {h.measure for h in hits}

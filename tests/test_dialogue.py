@@ -217,3 +217,32 @@ def test_oversized_and_control_input_gets_a_short_valid_answer(dialogue):
             assert len(reply.html) < 4096
             assert_valid_html(reply.html)
     assert dialogue.language_of(USER) == "de"
+
+
+def test_the_core_never_imports_telegram():
+    import ast
+
+    from bot import paths
+
+    for path in (paths.PROJECT_ROOT / "bot").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] == "telegram":
+                    raise AssertionError(f"{path.name} imports {name}")
+
+
+def test_field_goals_in_the_users_language(dialogue):
+    dialogue.handle_button(USER, "L:uk")
+    [page] = dialogue.handle_button(USER, "F:2")
+    assert "G:2" in [b.data for row in page.buttons for b in row]
+    [goals] = dialogue.handle_button(USER, "G:2")
+    assert goals.html.count("• ") == len(dialogue.catalog.fields[2].goals)
+    assert any("\u0400" <= ch <= "\u04ff" for ch in goals.html)
+    [expired] = dialogue.handle_button(USER, "G:9")
+    assert expired.toast

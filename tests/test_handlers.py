@@ -158,3 +158,64 @@ def test_long_replies_are_split_below_the_limit_with_buttons_on_the_last_part(st
     assert all(len(p["text"]) <= 4096 for p in parts)
     assert [("reply_markup" in p) for p in parts] == [False] * (len(parts) - 1) + [True]
     assert "".join(plain_text(p["text"]) for p in parts).count("Überschrift") == 60
+
+
+# -- hostile input through the whole Telegram layer ----------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.botapi import ApiError, parse_html, utf16_len  # noqa: E402
+
+from .test_properties import MIXED  # noqa: E402
+
+DATA = st.one_of(
+    MIXED.map(lambda s: s[:64]),
+    st.sampled_from(["m:4.14", "F:2:9", "R:1", "V:u:o:housing-counselling", "D:yes", "L:ar", "G:1", "O:2"]),
+    st.binary(max_size=64).map(lambda b: b.decode("latin-1")),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.one_of(MIXED, st.text(min_size=4000, max_size=4096)), min_size=1, max_size=3), data=DATA
+)
+def test_no_input_breaks_the_telegram_layer(catalog, translations, texts, data):
+    """Random Unicode, huge texts, markup and forged button data: every reply is valid for
+    Telegram (parseable HTML, within 4,096 characters, buttons within 64 bytes) and no update
+    reaches the error handler."""
+    request = RecordingRequest()
+    dialogue = Dialogue(catalog, translations, MemoryPreferences(), recorder=NullRecorder())
+    frontend = TelegramFrontend(dialogue, rate_limit_per_minute=1000)
+    app = build_application(
+        frontend, TOKEN, base_url="http://127.0.0.1:9/bot", flood_limit=0, request=request
+    )
+    errors = []
+
+    async def record(update, context):
+        errors.append(context.error)
+
+    app.error_handlers.clear()
+    app.add_error_handler(record)
+    updates = [_message(11, t) for t in texts]
+    updates.append(
+        {
+            "update_id": 10**6,
+            "callback_query": {
+                "id": "q",
+                "from": {"id": 11, "is_bot": False, "first_name": "T"},
+                "chat_instance": "x",
+                "data": data,
+            },
+        }
+    )
+    _run(app, *updates)
+    assert errors == []
+    for params in request.sent():
+        try:
+            plain = parse_html(params["text"])
+        except ApiError as exc:  # pragma: no cover - the assertion message is the point
+            raise AssertionError(f"{exc.description}: {params['text'][:200]!r}") from None
+        assert 0 < utf16_len(plain) <= 4096
+        for row in (params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for b in row:
+                assert 1 <= len(b["callback_data"].encode()) <= 64

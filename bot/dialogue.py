@@ -42,7 +42,7 @@ from bot.languages import (
     native_name,
     normalise_code,
 )
-from bot.search import Hit
+from bot.search import MAX_QUERY_CHARS, Hit
 from bot.text import detect_language
 
 CALLBACK_MAX_BYTES = 64
@@ -517,7 +517,7 @@ class Dialogue:
             replies.append(self.no_match(lang))
         else:
             replies.append(self._result(lang, hits, 0))
-        detected = detect_language(text, hint=lang)
+        detected = detect_language(text[:MAX_QUERY_CHARS], hint=lang)  # the search's own guess
         if detected and detected != lang and detected in self.languages:
             dt = self._t(detected).gettext
             replies.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u061c"), None)
@@ -186,24 +187,26 @@ _LATIN_LETTERS = {
 _RAW_STOP = {lang: set(words.split()) for lang, words in _STOP_RAW.items()}
 
 
+@lru_cache(maxsize=4096)
 def detect_language(text: str, hint: str | None = None) -> str | None:
     """Guess the language of a query from its script, special letters and stop words.
 
     ``hint`` (the user's chosen language) wins ties and decides when nothing else does.
-    Returns None only when there is nothing to go on and no hint.
+    Returns None only when there is nothing to go on and no hint. Cached: the dialogue and the
+    search ask about the same question.
     """
     sample = unicodedata.normalize("NFKC", text).casefold()
-    letters = [c for c in sample if c.isalpha()]
-    if not letters:
+    counts = Counter(c for c in sample if c.isalpha())
+    if not counts:
         return hint
-    arabic = sum(1 for c in letters if _ARABIC_RE.match(c))
-    cyrillic = sum(1 for c in letters if _CYRILLIC_RE.match(c))
-    latin = len(letters) - arabic - cyrillic
+    arabic = sum(n for c, n in counts.items() if _ARABIC_RE.match(c))
+    cyrillic = sum(n for c, n in counts.items() if _CYRILLIC_RE.match(c))
+    latin = sum(counts.values()) - arabic - cyrillic
     if arabic >= max(cyrillic, latin) and arabic:
         words = re.split(r"[^\w]+", sample)
-        fa = 2 * sum(1 for c in sample if c in _PERSIAN_ONLY)
+        fa = 2 * sum(counts[c] for c in _PERSIAN_ONLY)
         fa += sum(1 for w in words if w in _RAW_STOP["fa"] and w not in _RAW_STOP["ar"])
-        ar = sum(1 for c in sample if c in "ةىأإ")
+        ar = sum(counts[c] for c in "ةىأإ")
         ar += sum(
             1 for w in words if (w in _RAW_STOP["ar"] and w not in _RAW_STOP["fa"]) or w.startswith("ال")
         )
@@ -211,7 +214,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
             return "fa" if fa > ar else "ar"
         return hint if hint in ("ar", "fa") else "ar"
     if cyrillic >= latin and cyrillic:
-        chars = set(sample)
+        chars = set(counts)
         if chars & _UKRAINIAN_ONLY and not chars & _RUSSIAN_ONLY:
             return "uk"
         if chars & _RUSSIAN_ONLY and not chars & _UKRAINIAN_ONLY:
@@ -221,7 +224,7 @@ def detect_language(text: str, hint: str | None = None) -> str | None:
     scores: dict[str, float] = {}
     for lang in ("de", "en", "tr", "pl", "ro", "vi"):
         score = sum(1.0 for w in words if w in _RAW_STOP[lang])
-        score += 1.5 * sum(1 for c in sample if c in _LATIN_LETTERS.get(lang, ()))
+        score += 1.5 * sum(counts[c] for c in _LATIN_LETTERS.get(lang, ()))
         if lang == hint:
             score += 0.5
         scores[lang] = score

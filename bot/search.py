@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -135,6 +136,18 @@ class SearchIndex:
                 if not term.startswith(tok):
                     break
                 offer(term, 0.6 + 0.4 * n / len(term))
+        if n >= 5 and not tok.isascii():
+            # Another ending of the same stem, for Cyrillic and Arabic-script words: query and
+            # word share all but their last one to three letters ("обстрілів" / "обстріли").
+            # (Latin-script words get this from the typo matching and the compound rules.)
+            stem = tok[: max(4, n - 3)]
+            lo = bisect.bisect_left(self.sorted_terms, stem)
+            for term in self.sorted_terms[lo : lo + 40]:
+                if not term.startswith(stem):
+                    break
+                if abs(len(term) - n) <= 3 and len(term) >= len(stem) + 1:
+                    shared = len(os.path.commonprefix((tok, term)))
+                    offer(term, 0.45 + 0.4 * shared / max(n, len(term)))
         if fuzzy and n >= 4 and tok[0] in self.by_first:
             cutoff = 80 if n >= 7 else 84
             for term, score, _ in process.extract(

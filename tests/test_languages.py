@@ -308,3 +308,20 @@ def test_latin_typed_russian_and_ukrainian_find_cyrillic_keywords(catalog, query
         assert query.split()[-1] not in path.read_text(encoding="utf-8").lower()
     hits = catalog.index.search(query, lang=lang, limit=3)
     assert expected in {h.measure for h in hits}
+
+
+def test_other_endings_of_a_cyrillic_or_arabic_stem_match():
+    """Inflected forms share a stem: "обстрілів" finds "обстріли" without typo matching."""
+    from bot.search import SearchDoc, SearchIndex
+
+    index = SearchIndex(
+        [
+            SearchDoc("measure", "4.30", ("4.30",), [("обстріли", 3.0, "uk"), ("Bombardierung", 3.0, "de")]),
+            SearchDoc("measure", "4.14", ("4.14",), [("квартира", 3.0, "ru"), ("المدرسة", 3.0, "ar")]),
+        ]
+    )
+    assert "обстріли" in dict(index._candidates("обстрілів", fuzzy=False))
+    assert "квартира" in dict(index._candidates("квартирах", fuzzy=False))
+    assert "مدرسه" in dict(index._candidates("مدرستي", fuzzy=False))
+    # Latin-script words are left to the typo and compound rules
+    assert "bombardierung" not in dict(index._candidates("bombardierungen", fuzzy=False))

@@ -26,13 +26,20 @@ def plain_text(markup: str) -> str:
     return html.unescape(re.sub(r"<[^<>]*>", "", markup))
 
 
+def _track(tags: list[str], atom: str) -> None:
+    """Update the list of open tags after ``atom``."""
+    if m := _OPEN.fullmatch(atom):
+        tags.append(m.group(1))
+    elif (m := _CLOSE.fullmatch(atom)) and tags and tags[-1] == m.group(1):
+        tags.pop()
+
+
 def split_html(markup: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     if utf16_len(markup) <= limit:
         return [markup]
     atoms: list[str] = []
+    step = max(1, limit // 4)  # a single word longer than this is cut into pieces
     for atom in _ATOMS.findall(markup):
-        # A single word longer than a quarter of the limit is cut into pieces.
-        step = max(1, limit // 4)
         if len(atom) > step and not atom.startswith(("<", "&")):
             atoms += [atom[i : i + step] for i in range(0, len(atom), step)]
         else:
@@ -57,10 +64,7 @@ def split_html(markup: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
         # Tags open at the cut: replay the head from the part's opening state.
         state = list(cur_open)
         for a in head:
-            if m := _OPEN.fullmatch(a):
-                state.append(m.group(1))
-            elif (m := _CLOSE.fullmatch(a)) and state and state[-1] == m.group(1):
-                state.pop()
+            _track(state, a)
         text = "".join(f"<{t}>" for t in cur_open) + "".join(head).rstrip() + closing(state)
         if text.strip():
             parts.append(text)
@@ -83,10 +87,7 @@ def split_html(markup: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
             cut(at)
         cur.append(atom)
         cur_len += size
-        if m := _OPEN.fullmatch(atom):
-            stack.append(m.group(1))
-        elif (m := _CLOSE.fullmatch(atom)) and stack and stack[-1] == m.group(1):
-            stack.pop()
+        _track(stack, atom)
     if cur:
         cut(len(cur))
     return parts

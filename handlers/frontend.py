@@ -92,12 +92,11 @@ class TelegramFrontend:
         if chat.type != ChatType.PRIVATE:
             if edited or not msg.text or not self._addressed_to_me(msg, context.bot.username):
                 return
-        verdict = self.limiter.check(user.id if user else chat.id, self.clock())
+        verdict, too_fast = self._admit(user.id if user else chat.id, chat.id)
         if verdict is Verdict.IGNORE:
             return
-        if verdict is Verdict.NOTIFY:
-            seconds = self.limiter.retry_after(user.id if user else chat.id, self.clock())
-            replies = self.dialogue.too_fast(chat.id, seconds)
+        if too_fast:
+            replies = too_fast
         elif edited:
             replies = self.dialogue.unsupported(chat.id, edited=True)
         elif msg.text is None:
@@ -111,13 +110,9 @@ class TelegramFrontend:
         query = update.callback_query
         chat = update.effective_chat
         user_id = chat.id if chat else query.from_user.id
-        verdict = self.limiter.check(query.from_user.id, self.clock())
+        verdict, too_fast = self._admit(query.from_user.id, user_id)
         if verdict is not Verdict.ALLOW:
-            notice = None
-            if verdict is Verdict.NOTIFY:
-                seconds = self.limiter.retry_after(query.from_user.id, self.clock())
-                notice = plain_text(self.dialogue.too_fast(user_id, seconds)[0].html)[:TOAST_LIMIT]
-            await query.answer(notice)
+            await query.answer(plain_text(too_fast[0].html)[:TOAST_LIMIT] if too_fast else None)
             return
         replies = self.dialogue.handle_button(user_id, query.data if isinstance(query.data, str) else "")
         toast = next((r for r in replies if r.toast), None)
@@ -149,6 +144,14 @@ class TelegramFrontend:
                 await self.send(context.bot, chat.id, apology)
             except TelegramError as exc:
                 log.warning("could not send the apology: %s", type(exc).__name__)
+
+    def _admit(self, sender: int, chat_id: int) -> tuple[Verdict, list[Reply]]:
+        """The per-user limit: the verdict, and the one polite notice when it is first hit."""
+        now = self.clock()
+        verdict = self.limiter.check(sender, now)
+        if verdict is Verdict.NOTIFY:
+            return verdict, self.dialogue.too_fast(chat_id, self.limiter.retry_after(sender, now))
+        return verdict, []
 
     # -- sending -----------------------------------------------------------------------------
     async def send(self, bot, chat_id: int, replies: list[Reply]) -> None:

@@ -76,3 +76,12 @@ ensure_postgres() {
   fi
   note "PostgreSQL is up: $TEST_DATABASE_URL"
 }
+
+# ensure_chromium: Debian's headless Chromium, for the test that renders the HTML report.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then return 0; fi
+  note "Chromium is not installed; installing it from Debian's packages (for the report render test)"
+  [[ $(id -u) == 0 ]] || die "Chromium is missing and this is not root; install Debian's chromium package"
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+}

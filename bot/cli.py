@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot import paths
+from bot import paths, staff_cli
 
 log = logging.getLogger("ankommen")
 
@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     texts_sub = texts.add_subparsers(dest="texts_command", required=True, metavar="SUBCOMMAND")
     texts_sub.add_parser("update", help="extract messages to locales/messages.pot and update every catalog")
     texts_sub.add_parser("compile", help="compile every catalog to .mo (the bot also reads .po directly)")
+    staff_cli.register(sub)
+
+    from bot import newsletter_cli
+
+    newsletter_cli.add_parser(sub)
     return p
 
 
@@ -360,7 +365,14 @@ def _cmd_texts(args, settings) -> int:
     return compile_catalogs()
 
 
+def _cmd_newsletter(args, settings) -> int:
+    from bot import newsletter_cli
+
+    return newsletter_cli.run(args, settings)
+
+
 COMMANDS = {
+    "newsletter": _cmd_newsletter,
     "run": _cmd_run,
     "chat": _cmd_chat,
     "ask": _cmd_ask,
@@ -371,6 +383,9 @@ COMMANDS = {
     "data": _cmd_data,
     "db": _cmd_db,
     "texts": _cmd_texts,
+    "staff": staff_cli.cmd_staff,
+    "reminders": staff_cli.cmd_reminders,
+    "report": staff_cli.cmd_report,
 }
 
 if __name__ == "__main__":  # pragma: no cover

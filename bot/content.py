@@ -10,6 +10,7 @@ Layout::
     data/i18n/<lang>/measures.yaml   … per measure
     data/i18n/<lang>/offers.yaml     … per offer (plus ``access``)
     data/i18n/<lang>/goals.yaml      … per goal
+    data/newsletters.yaml            the newsletters (1.24, 1.32): title and description per language
 
 Adding a language is adding a folder ``data/i18n/<lang>/`` with those files.
 """
@@ -91,6 +92,7 @@ class Content:
     # (entity, key, lang) -> {"title", "summary", "access", "keywords", "machine"}
     texts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)
+    newsletters: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _read_yaml(path: Path, problems: list[Problem], root: Path) -> Any:
@@ -156,7 +158,11 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
                     "keywords": [str(k) for k in entry.get("keywords") or []],
                     "machine": entry.get("machine", True) is not False,
                 }
+    content.newsletters = (_read_yaml(root / "newsletters.yaml", problems, root) or {}).get(
+        "newsletters"
+    ) or []
     problems.extend(validate(content))
+    problems.extend(validate_newsletters(content))
     return content, problems
 
 
@@ -290,6 +296,35 @@ def validate(content: Content) -> list[Problem]:
     for lang in REQUIRED_LANGUAGES:
         if lang not in content.languages:
             p.append(Problem(f"i18n/{lang}", "-", "required language is missing"))
+    return p
+
+
+def validate_newsletters(content: Content) -> list[Problem]:
+    """Each newsletter is a measure with a newsletter offer, and has a text in every language."""
+    p: list[Problem] = []
+    file = "newsletters.yaml"
+    numbers = {m.get("number") for m in content.measures}
+    offers = {o.get("id"): o for o in content.offers}
+    seen: set[str] = set()
+    for n in content.newsletters:
+        nid = n.get("id") if isinstance(n, dict) else None
+        entry = f"newsletter {nid}"
+        if not isinstance(nid, str) or nid not in numbers or nid in seen:
+            p.append(Problem(file, entry, "id must be a measure number (a quoted string), once"))
+            continue
+        seen.add(nid)
+        offer = offers.get(n.get("offer"))
+        if offer is None or offer.get("kind") != "newsletter" or nid not in (offer.get("measures") or []):
+            p.append(Problem(file, entry, f"offer must be a newsletter offer of measure {nid}"))
+        texts = n.get("texts") if isinstance(n.get("texts"), dict) else {}
+        for lang in content.languages:
+            t = texts.get(lang)
+            if not isinstance(t, dict) or not t.get("title") or not t.get("description"):
+                p.append(Problem(file, entry, f"missing title or description in {lang!r}"))
+            elif t.get("machine") is not True and not t.get("reviewed_by"):
+                p.append(Problem(file, entry, f"{lang!r}: mark machine: true or name reviewed_by"))
+        for lang in set(texts) - set(content.languages):
+            p.append(Problem(file, entry, f"text in {lang!r}, a language without content"))
     return p
 
 

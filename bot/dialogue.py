@@ -13,6 +13,10 @@ versionless code of at most 64 bytes (Telegram's ``callback_data`` limit):
     O[:<page>]      all offers, paginated      N   newsletters     P  privacy
     D:[yes|no]      erase my data (ask first, then confirm or keep)
     V:<u|d>:<m|o>:<id>   a vote (👍/👎) on a measure or an offer
+    S:<newsletter>  subscribe to or leave a newsletter (a toggle)    U:<newsletter>  leave (issues)
+
+Two more prefixes belong to other desks: ``K:…`` to staff reporting a status (``bot.staffdesk``)
+and ``W:…`` to coordinators writing a newsletter issue (``bot.newsletter_desk``).
 
 Replies for right-to-left languages get every Latin-script run and every number wrapped in
 Unicode isolates in one place (``_finish``), so names like "Sozial- und Wohnungsamt" and
@@ -32,6 +36,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from bot import paths
 from bot.catalog import Catalog, MeasureView, OfferView, Status, pick_text
 from bot.i18n import Translations
 from bot.languages import (
@@ -42,6 +47,7 @@ from bot.languages import (
     native_name,
     normalise_code,
 )
+from bot.newsletters import MemorySubscriptions, Subscriptions, load_definitions
 from bot.search import MAX_QUERY_CHARS, Hit
 from bot.text import detect_language
 
@@ -134,8 +140,12 @@ class Dialogue:
         timezone: str = "Europe/Berlin",
         max_sessions: int = 10_000,
         recorder: Recorder | None = None,
+        subscriptions: Subscriptions | None = None,
     ):
         self.catalog = catalog
+        self.subscriptions: Subscriptions = subscriptions or MemorySubscriptions(
+            load_definitions(paths.DATA_DIR)
+        )
         self.translations = translations
         self.prefs = prefs
         self.recorder: Recorder = recorder or NullRecorder()
@@ -214,7 +224,11 @@ class Dialogue:
         if kind == "P" and not arg:
             return [self.privacy(lang)]
         if kind == "N" and not arg:
-            return [self.newsletters(lang)]
+            return [self.newsletters(user_id)]
+        if kind == "S" and arg in self.subscriptions.newsletters:
+            return self.toggle_subscription(user_id, arg)
+        if kind == "U" and arg in self.subscriptions.newsletters:
+            return [self.left(lang, arg, self.subscriptions.unsubscribe(user_id, arg))]
         if kind == "D" and not arg:
             return [self.delete_confirm(lang)]
         if kind == "D" and arg in ("yes", "no"):
@@ -239,14 +253,7 @@ class Dialogue:
         return None
 
     def _finish(self, replies: list[Reply]) -> list[Reply]:
-        """The one place where right-to-left replies get Latin runs and numbers isolated."""
-        for reply in replies:
-            if is_rtl(reply.lang):
-                reply.html = _isolate_html(reply.html)
-                reply.buttons = [
-                    [Button(isolate_latin_runs(b.label), b.data) for b in row] for row in reply.buttons
-                ]
-        return replies
+        return finish(replies)
 
     # -- notices for the transport (rate limit, other message types, errors) -------------------
     def too_fast(self, user_id: int, seconds: int) -> list[Reply]:
@@ -475,12 +482,60 @@ class Dialogue:
         _ = self._t(lang).gettext
         return Reply(esc(_("Nothing was deleted.")), [self._menu_row(lang)], lang)
 
-    def newsletters(self, lang: str) -> Reply:
+    def newsletters(self, user_id: int) -> Reply:
+        """The newsletters, each with a toggle button: one tap subscribes, the next one leaves."""
+        lang = self.language_of(user_id)
         _ = self._t(lang).gettext
-        text = _(
-            "The concept creates two newsletters: one for seniors (measure {seniors}) and one for women (measure {women}). Subscribing here is being prepared."
-        ).format(seniors=isolate("1.24", lang), women=isolate("1.32", lang))
-        return Reply(esc(text), [self._nav_row(lang)], lang)
+        active = self.subscriptions.active(user_id)
+        lines = ["<b>" + esc(_("Newsletters")) + "</b>", ""]
+        rows = []
+        for n in self.subscriptions.newsletters.values():
+            title, description = n.text(lang)
+            mark = "✅" if n.id in active else "➕"
+            number = esc(_("measure {number}").format(number=isolate(n.id, lang)))
+            lines += [f"{mark} <b>{esc(title)}</b> ({number})", esc(description), ""]
+            rows.append([Button(f"{mark} {title}", f"S:{n.id}")])
+        lines.append(esc(_("Tap a newsletter to subscribe, and tap it again to leave.")))
+        rows.append(self._nav_row(lang))
+        return Reply("\n".join(lines), rows, lang)
+
+    def toggle_subscription(self, user_id: int, newsletter: str) -> list[Reply]:
+        lang = self.language_of(user_id)
+        _ = self._t(lang).gettext
+        if newsletter in self.subscriptions.active(user_id):
+            notice = self.left(lang, newsletter, self.subscriptions.unsubscribe(user_id, newsletter))
+        else:
+            self.subscriptions.subscribe(user_id, newsletter, lang)
+            title = self.subscriptions.newsletters[newsletter].title(lang)
+            notice = Reply(
+                esc(_("You have subscribed to {title}.").format(title=title)), [], lang, toast=True
+            )
+        return [notice, self.newsletters(user_id)]
+
+    def left(self, lang: str, newsletter: str, _was_subscribed: bool = True) -> Reply:
+        """Leaving says so, whether or not the subscription was still there (a second tap)."""
+        _ = self._t(lang).gettext
+        title = self.subscriptions.newsletters[newsletter].title(lang)
+        text = _("You have left {title}. You will get no more issues.").format(title=title)
+        return Reply(esc(text), [], lang, toast=True)
+
+    def newsletter_issue(self, newsletter: str, texts: dict[str, str], lang: str) -> Reply:
+        """An issue as pushed: the newsletter's title, the text in ``lang`` (or the German text
+        with a one-line note), and a one-tap unsubscribe button. ``texts`` is Telegram HTML made
+        by ``bot.newsletters.markdown_to_html``; it is appended after the right-to-left pass so
+        that its length stays what the draft check measured."""
+        _ = self._t(lang).gettext
+        n = self.subscriptions.newsletters.get(newsletter)
+        head = "<b>" + esc(n.title(lang) if n else newsletter) + "</b>\n\n"
+        if lang in texts:
+            body = texts[lang]
+        else:
+            body = texts["de"]
+            note = _("This issue is not available in your language. Here is the German text.")
+            head += "<i>" + esc(note) + "</i>\n\n"
+        [reply] = self._finish([Reply(head, [[Button(_("Unsubscribe"), f"U:{newsletter}")]], lang)])
+        reply.html += body
+        return reply
 
     def vote(self, user_id: int, arg: str) -> list[Reply] | None:
         lang = self.language_of(user_id)
@@ -600,15 +655,7 @@ class Dialogue:
         return esc(line)
 
     def _status_label(self, lang: str, status: str) -> str:
-        _ = self._t(lang).gettext
-        return {
-            "implemented": _("implemented"),
-            "on_track": _("in progress, on track"),
-            "delayed": _("in progress, delayed"),
-            "not_started": _("not started"),
-            "continuous": _("continuous task"),
-            "dropped": _("dropped"),
-        }.get(status, status)
+        return status_label(self._t(lang).gettext, status)
 
     def _responsible_lines(self, lang: str, m: MeasureView) -> list[str]:
         _ = self._t(lang).gettext
@@ -735,7 +782,7 @@ class Dialogue:
         if command == "delete":
             return [self.delete_confirm(lang)]
         if command == "newsletters":
-            return [self.newsletters(lang)]
+            return [self.newsletters(user_id)]
         _ = self._t(lang).gettext
         return [Reply(esc(_("I do not know this command. Try /help.")), [self._menu_row(lang)], lang)]
 
@@ -743,16 +790,7 @@ class Dialogue:
         self, lang: str, items: list, page: int, prefix: str
     ) -> tuple[list, int, list[list[Button]]]:
         """One page of ``items``, the page count, and the back/next row (``prefix`` + page)."""
-        _ = self._t(lang).gettext
-        pages = max(1, -(-len(items) // PAGE_SIZE))
-        if not 0 <= page < pages:
-            raise IndexError(page)
-        nav = []
-        if page > 0:
-            nav.append(Button("\u2039 " + _("Back"), f"{prefix}{page - 1}"))
-        if page + 1 < pages:
-            nav.append(Button(_("Next") + " \u203a", f"{prefix}{page + 1}"))
-        return items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], pages, [nav] if nav else []
+        return paginate(self._t(lang).gettext, items, page, prefix)
 
     @staticmethod
     def _vote_row(entity: str, key: str) -> list[Button]:
@@ -772,6 +810,42 @@ class Dialogue:
             codes = [first] + [c for c in codes if c != first]
         buttons = [Button(native_name(c), f"L:{c}") for c in codes]
         return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+def finish(replies: list[Reply]) -> list[Reply]:
+    """The one place where right-to-left replies get Latin runs and numbers isolated."""
+    for reply in replies:
+        if is_rtl(reply.lang):
+            reply.html = _isolate_html(reply.html)
+            reply.buttons = [
+                [Button(isolate_latin_runs(b.label), b.data) for b in row] for row in reply.buttons
+            ]
+    return replies
+
+
+def status_label(_, status: str) -> str:
+    """A status value in words, through the gettext function ``_``."""
+    return {
+        "implemented": _("implemented"),
+        "on_track": _("in progress, on track"),
+        "delayed": _("in progress, delayed"),
+        "not_started": _("not started"),
+        "continuous": _("continuous task"),
+        "dropped": _("dropped"),
+    }.get(status, status)
+
+
+def paginate(_, items: list, page: int, prefix: str) -> tuple[list, int, list[list[Button]]]:
+    """One page of ``items``, the page count, and the back/next row (``prefix`` + page)."""
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    if not 0 <= page < pages:
+        raise IndexError(page)
+    nav = []
+    if page > 0:
+        nav.append(Button("\u2039 " + _("Back"), f"{prefix}{page - 1}"))
+    if page + 1 < pages:
+        nav.append(Button(_("Next") + " \u203a", f"{prefix}{page + 1}"))
+    return items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], pages, [nav] if nav else []
 
 
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")

@@ -7,7 +7,7 @@ the importer. Schema changes go through Alembic (``migrations/``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -173,34 +173,50 @@ class Subscription(SQLModel, table=True):
 
 
 class NewsletterIssue(SQLModel, table=True):
+    """An issue of a newsletter: Telegram HTML per language (converted from the editor's Markdown
+    at draft time), an optional image (sent as a photo with the text as caption)."""
+
     __tablename__ = "newsletter_issue"
     id: int | None = Field(default=None, primary_key=True)
     newsletter: str = Field(max_length=16, index=True)
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
-    state: str = Field(default="draft", max_length=16)  # draft | scheduled | sending | sent | cancelled
+    # draft | scheduled | held | sending | sent | cancelled
+    state: str = Field(default="draft", max_length=16)
     scheduled_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    image: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary, nullable=True))
+    image_name: str | None = Field(default=None, max_length=128)
+    started_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per (issue, chat), unique."""
+    """The outbox: one row per (issue, chat), unique. See ``bot/outbox.py`` for the states."""
 
-    __table_args__ = (sa.UniqueConstraint("issue_id", "chat_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("issue_id", "chat_id"),
+        sa.Index("ix_delivery_issue_state", "issue_id", "state"),
+        sa.Index("ix_delivery_chat_id", "chat_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     issue_id: int = Field(foreign_key="newsletter_issue.id", index=True)
     chat_id: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
     language: str = Field(max_length=8)
-    state: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | unknown
+    # pending | claimed | sending | sent | blocked | gone | failed | unknown | skipped | cancelled
+    state: str = Field(default="pending", max_length=16)
     attempts: int = 0
     last_error: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    worker: str | None = Field(default=None, max_length=64)  # who holds the lease
 
 
 # --- staff and the status loop ----------------------------------------------------------------
 
 
 class StaffMember(SQLModel, table=True):
+    """A person who reports on measures. Personal data: lives only in the store, never in data/."""
+
     __tablename__ = "staff_member"
     id: int | None = Field(default=None, primary_key=True)
     name: str
@@ -209,15 +225,43 @@ class StaffMember(SQLModel, table=True):
     language: str = Field(default="de", max_length=8)
     role: str = Field(default="staff", max_length=16)  # staff | coordinator
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    deputy_id: int | None = Field(default=None, foreign_key="staff_member.id")
+    away_until: date | None = None  # away up to and including this day; the deputy takes over
+
+
+class StaffInvite(SQLModel, table=True):
+    """A one-time onboarding code. Only its SHA-256 is stored; it works once, until it expires."""
+
+    __tablename__ = "staff_invite"
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_member.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    expires_at: datetime = Field(sa_column=ts_column())
+    used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
 
 
 class Assignment(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff_member.id", primary_key=True)
     measure_number: str = Field(foreign_key="measure.number", primary_key=True, max_length=16)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=ts_column(server_default=sa.text("CURRENT_TIMESTAMP"))
+    )
+
+
+class MeasureCadence(SQLModel, table=True):
+    """A measure's own reporting cadence in months; without a row the global one applies."""
+
+    __tablename__ = "measure_cadence"
+    measure_number: str = Field(foreign_key="measure.number", primary_key=True, max_length=16)
+    months: int
 
 
 class StatusReport(SQLModel, table=True):
-    """A measure's implementation status. Append-only history; the newest row is current."""
+    """A measure's implementation status. Append-only history; the newest row is current.
+
+    A correction (within the correction window) is a new row that names the row it corrects.
+    """
 
     __tablename__ = "status_report"
     id: int | None = Field(default=None, primary_key=True)
@@ -227,19 +271,47 @@ class StatusReport(SQLModel, table=True):
     note: str | None = None
     staff_id: int | None = Field(default=None, foreign_key="staff_member.id")
     reported_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+    corrects_id: int | None = Field(default=None, foreign_key="status_report.id")
 
 
 class Prompt(SQLModel, table=True):
-    """A status prompt, due or sent. Reminder and escalation times derive from it."""
+    """A status prompt for one measure and one assigned staff member, created when it falls due.
 
+    Everything the loop does is derived from these rows: ``due`` rows are claimed (``sending``)
+    and sent; ``remind_at``/``escalate_at`` are fixed when the prompt is sent; ``reminded_at`` and
+    ``escalated_at`` are set before the reminder or digest goes out, so nothing is sent twice.
+    ``sent_to`` is who received it (the staff member, or their deputy while they are away).
+    """
+
+    __table_args__ = (sa.UniqueConstraint("measure_number", "staff_id", "due_at"),)
     id: int | None = Field(default=None, primary_key=True)
     measure_number: str = Field(foreign_key="measure.number", index=True, max_length=16)
     staff_id: int = Field(foreign_key="staff_member.id", index=True)
     due_at: datetime = Field(sa_column=ts_column())
-    state: str = Field(default="due", max_length=16)  # due | sent | answered | reminded | escalated
+    state: str = Field(default="due", max_length=16, index=True)  # due | sending | sent | answered
+    sent_to: int | None = Field(default=None, foreign_key="staff_member.id")
+    claimed_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    remind_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    escalate_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     reminded_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     escalated_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    answered_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    last_error: str | None = Field(default=None, max_length=64)
+
+
+class StatusDraft(SQLModel, table=True):
+    """A status answer being given (status chosen, progress and note pending): survives restarts."""
+
+    __tablename__ = "status_draft"
+    staff_id: int = Field(foreign_key="staff_member.id", primary_key=True)
+    measure_number: str = Field(foreign_key="measure.number", max_length=16)
+    status: str = Field(max_length=32)
+    progress: int | None = None
+    note: str | None = None
+    awaiting_note: bool = False
+    corrects_id: int | None = Field(default=None, foreign_key="status_report.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
 STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuous", "dropped")

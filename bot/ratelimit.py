@@ -52,6 +52,11 @@ class RateLimiter:
             self._users.popitem(last=False)
         return verdict
 
+    def blocked(self, user_id: int, now: float) -> bool:
+        """True while ``user_id`` has used up the window; counts nothing."""
+        w = self._users.get(user_id)
+        return w is not None and sum(1 for t in w.times if t > now - self.window) >= self.limit
+
     def retry_after(self, user_id: int, now: float) -> int:
         """Whole seconds until the user may send again (at least 1)."""
         w = self._users.get(user_id)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
-from bot.models import Gap, Resident, Subscription, Vote, utcnow
+from bot.models import Delivery, Gap, Resident, Subscription, Vote, utcnow
 from bot.text import normalise
 
 MAX_GAP_CHARS = 1000
@@ -59,6 +59,9 @@ class StorePreferences:
 
     def forget(self, user_id: int) -> bool:
         with Session(self.engine) as s:
+            # Outbox rows tie a chat to a newsletter (e.g. the women's newsletter): personal data,
+            # erased too. Rows not yet sent are simply never sent.
+            s.exec(delete(Delivery).where(Delivery.chat_id == user_id))
             s.exec(delete(Subscription).where(Subscription.chat_id == user_id))
             found = s.exec(delete(Resident).where(Resident.chat_id == user_id)).rowcount
             s.commit()

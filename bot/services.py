@@ -6,7 +6,7 @@ Called by the CLI (the composition root) with the ``Settings`` it read at start.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -19,6 +19,7 @@ from bot.dialogue import Dialogue, Preferences, Recorder
 from bot.i18n import Translations
 from bot.importer import ImportResult, import_content
 from bot.models import Measure
+from bot.newsletters import MemorySubscriptions, Newsletter, StoreSubscriptions, load_definitions
 from bot.residents import StorePreferences, StoreRecorder
 from bot.settings import Settings
 
@@ -31,9 +32,16 @@ class Core:
     engine: Engine
     catalog: Catalog
     translations: Translations
+    newsletters: dict[str, Newsletter] = field(default_factory=dict)
 
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
-        """A dialogue on this core; by default preferences and records live in the store."""
+        """A dialogue on this core; by default preferences, subscriptions and records live in the
+        store (with preferences in memory, subscriptions are kept in memory too)."""
+        subscriptions = (
+            StoreSubscriptions(self.engine, self.newsletters)
+            if prefs is None
+            else MemorySubscriptions(self.newsletters)
+        )
         return Dialogue(
             self.catalog,
             self.translations,
@@ -41,7 +49,31 @@ class Core:
             default_language=self.settings.default_language,
             timezone=self.settings.timezone,
             recorder=recorder if recorder is not None else StoreRecorder(self.engine),
+            subscriptions=subscriptions,
         )
+
+    def staff_directory(self):
+        from bot.staff import StaffDirectory
+
+        return StaffDirectory(self.engine, self.catalog.measures)
+
+    def staff_desk(self, clock=None):
+        from bot.staffdesk import StaffDesk
+
+        kw = {"clock": clock} if clock is not None else {}
+        return StaffDesk(
+            self.staff_directory(),
+            self.catalog,
+            self.translations,
+            timezone=self.settings.timezone,
+            correction_hours=self.settings.correction_hours,
+            **kw,
+        )
+
+    def status_loop(self, desk=None):
+        from bot.statusloop import LoopConfig, StatusLoop
+
+        return StatusLoop(self.engine, desk or self.staff_desk(), LoopConfig.from_settings(self.settings))
 
 
 def import_dir(engine: Engine, data_dir: Path) -> ImportResult:
@@ -67,7 +99,8 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
         result = import_dir(engine, settings.data_dir)
         if result.changed:
             log.info("content imported:\n%s", result.summary())
-    return Core(settings, engine, Catalog.load(engine), Translations())
+    newsletters = load_definitions(settings.data_dir)
+    return Core(settings, engine, Catalog.load(engine), Translations(), newsletters)
 
 
 def store_has_content(engine: Engine) -> bool:

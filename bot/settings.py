@@ -10,12 +10,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import paths
 from bot.languages import SUPPORTED_LANGUAGES
+from bot.schedule import parse_cadence
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
@@ -40,6 +42,17 @@ class Settings:
     alert_chat_id: int | None = None
     rate_limit_per_minute: int = 20
     flood_limit: float = 30.0
+    bot_username: str | None = None
+    status_cadence_months: int = 3
+    prompt_time: time = time(9, 0)
+    reminder_days: int = 7
+    escalation_days: int = 14
+    correction_hours: int = 48
+    invite_days: int = 14
+    newsletter_rate: int = 25
+    newsletter_missing_language: str = "german"
+    newsletter_hold_hours: int = 6
+    newsletter_lease: int = 10
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,6 +133,36 @@ class Settings:
             )
         rate = _int(get("ANKOMMEN_RATE_LIMIT"), "ANKOMMEN_RATE_LIMIT", 20, 1, 10_000)
         flood = _int(get("TELEGRAM_FLOOD_LIMIT"), "TELEGRAM_FLOOD_LIMIT", 30, 0, 10_000)
+        username = get("TELEGRAM_BOT_USERNAME")
+        if username is not None:
+            username = username.lstrip("@")
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", username):
+                raise SettingsError(
+                    f"TELEGRAM_BOT_USERNAME must be a bot username like AnkommenBot; got {username!r}."
+                )
+        try:
+            cadence = parse_cadence(get("ANKOMMEN_STATUS_CADENCE") or "quarterly")
+        except ValueError as exc:
+            raise SettingsError(f"ANKOMMEN_STATUS_CADENCE: {exc}.") from None
+        raw_time = get("ANKOMMEN_PROMPT_TIME") or "09:00"
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw_time)
+        if match is None:
+            raise SettingsError(f"ANKOMMEN_PROMPT_TIME must be a local time like 09:00; got {raw_time!r}.")
+        reminder = _int(get("ANKOMMEN_REMINDER_DAYS"), "ANKOMMEN_REMINDER_DAYS", 7, 1, 365)
+        escalation = _int(get("ANKOMMEN_ESCALATION_DAYS"), "ANKOMMEN_ESCALATION_DAYS", 14, 1, 365)
+        if escalation <= reminder:
+            raise SettingsError(
+                "ANKOMMEN_ESCALATION_DAYS must be more than ANKOMMEN_REMINDER_DAYS "
+                f"(the reminder comes first); got {escalation} and {reminder}."
+            )
+        nl_rate = _int(get("ANKOMMEN_NEWSLETTER_RATE"), "ANKOMMEN_NEWSLETTER_RATE", 25, 1, 10_000)
+        missing = (get("ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE") or "german").lower()
+        if missing not in ("german", "skip"):
+            raise SettingsError(
+                f"ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE must be german or skip; got {missing!r}."
+            )
+        hold = _int(get("ANKOMMEN_NEWSLETTER_HOLD_HOURS"), "ANKOMMEN_NEWSLETTER_HOLD_HOURS", 6, 0, 24 * 30)
+        lease = _int(get("ANKOMMEN_NEWSLETTER_LEASE"), "ANKOMMEN_NEWSLETTER_LEASE", 10, 2, 3600)
         return cls(
             database_url=database_url,
             telegram_bot_token=token,
@@ -135,6 +178,19 @@ class Settings:
             alert_chat_id=int(alert) if alert is not None else None,
             rate_limit_per_minute=rate,
             flood_limit=float(flood),
+            bot_username=username,
+            status_cadence_months=cadence,
+            prompt_time=time(int(match.group(1)), int(match.group(2))),
+            reminder_days=reminder,
+            escalation_days=escalation,
+            correction_hours=_int(
+                get("ANKOMMEN_CORRECTION_HOURS"), "ANKOMMEN_CORRECTION_HOURS", 48, 0, 24 * 90
+            ),
+            invite_days=_int(get("ANKOMMEN_INVITE_DAYS"), "ANKOMMEN_INVITE_DAYS", 14, 1, 365),
+            newsletter_rate=nl_rate,
+            newsletter_missing_language=missing,
+            newsletter_hold_hours=hold,
+            newsletter_lease=lease,
         )
 
 

@@ -26,6 +26,7 @@ def update_catalogs() -> int:
         str(POT),
         "--no-location",
         "--sort-output",
+        "--no-wrap",
         "--project",
         "Ankommen",
         "--copyright-holder",
@@ -35,7 +36,9 @@ def update_catalogs() -> int:
         str(root / "bot"),
         str(root / "handlers"),
     )
-    return _pybabel("update", "-N", "-i", str(POT), "-d", str(paths.LOCALES_DIR), "--ignore-obsolete")
+    return _pybabel(
+        "update", "--no-wrap", "-N", "-i", str(POT), "-d", str(paths.LOCALES_DIR), "--ignore-obsolete"
+    )
 
 
 def compile_catalogs() -> int:

@@ -10,7 +10,9 @@
   it is unset; set it when several instances share one webhook);
 * ``TELEGRAM_API_BASE_URL`` is PTB's ``base_url`` (the token is appended), so any Bot
   API-compatible server works;
-* SIGINT/SIGTERM stop gracefully: polling stops, running handlers finish, the store is closed.
+* SIGINT/SIGTERM stop gracefully: polling stops, running handlers finish, newsletter requests in
+  flight finish and are recorded, the store is closed;
+* a JobQueue tick (``handlers/newsletter.py``) starts due newsletter issues and delivers them.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.models import utcnow
 from handlers.frontend import TelegramFrontend
+from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
+from handlers.sender import BotSender
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,8 @@ def build_application(
     get_updates_request: BaseRequest | None = None,
     post_shutdown=None,
     concurrency: int = 4,
+    status_loop=None,
+    tick_interval: float = 60.0,
 ) -> Application:
     """A PTB ``Application`` for ``frontend``; ``base_url`` is PTB's (the token is appended).
 
@@ -69,18 +76,51 @@ def build_application(
         builder = builder.post_shutdown(post_shutdown)
     app = builder.build()
     frontend.install(app)
+    if status_loop is not None:
+        app.job_queue.run_repeating(
+            _status_tick(status_loop), interval=tick_interval, first=tick_interval, name="status-loop",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )  # fmt: skip
     return app
 
 
-def run_bot(core, settings) -> int:
-    """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
+def _status_tick(loop):
+    """The JobQueue job: one status-loop tick (prompts, reminders, escalations) per interval."""
+
+    async def tick(context) -> None:
+        try:
+            await loop.tick(utcnow(), BotSender(context.bot))
+        except Exception:  # noqa: BLE001 - the next tick tries again; the rows say what is left
+            log.exception("the status tick failed")
+
+    return tick
+
+
+def report_files(core) -> tuple[bytes, bytes]:
+    """The HTML report (chart embedded) and the chart alone, for /report."""
+    from bot import report
+
+    data = report.for_core(core, now=utcnow())
+    png = report.chart_png(data, core.translations)
+    return report.render_html(data, core.translations, png).encode(), png
+
+
+def assemble(core, settings, *, desk=None, status_tick: float = 60.0) -> Application:
+    """The whole bot on one ``Application``: residents' dialogue, the staff desk with its status
+    loop tick, /report, and the newsletters (coordinators' /newsletter and the outbox tick).
+    ``run_bot`` serves it; the end-to-end tests run exactly this wiring."""
+    desk = desk or core.staff_desk()
     frontend = TelegramFrontend(
         core.dialogue(),
         rate_limit_per_minute=settings.rate_limit_per_minute,
         alert_chat_id=settings.alert_chat_id,
+        desk=desk,
+        report=lambda: report_files(core),
     )
+    newsletters = NewsletterService(core, settings, frontend)
 
     async def post_shutdown(_app: Application) -> None:
+        await newsletters.shutdown()
         core.engine.dispose()
 
     app = build_application(
@@ -89,7 +129,16 @@ def run_bot(core, settings) -> int:
         base_url=settings.telegram_api_base_url,
         flood_limit=settings.flood_limit,
         post_shutdown=post_shutdown,
+        status_loop=core.status_loop(desk),
+        tick_interval=status_tick,
     )
+    newsletters.install(app)  # /newsletter for coordinators, the outbox tick
+    return app
+
+
+def run_bot(core, settings) -> int:
+    """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
+    app = assemble(core, settings)
     if settings.webhook_url:
         secret = settings.webhook_secret or secrets.token_urlsafe(32)
         path = urlsplit(settings.webhook_url).path.lstrip("/")

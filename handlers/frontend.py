@@ -18,6 +18,7 @@ the CLI; PTB logs stay at INFO or above).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import warnings
@@ -25,6 +26,7 @@ from collections.abc import Callable
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     Message,
     Update,
 )
@@ -39,9 +41,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.dialogue import Button, Dialogue, Reply
+from bot.dialogue import Button, Dialogue, Reply, esc
 from bot.markup import plain_text, split_html
+from bot.outbound import Attachment
 from bot.ratelimit import RateLimiter, Verdict
+from bot.staffdesk import STAFF_COMMANDS, StaffDesk
 
 log = logging.getLogger(__name__)
 # PTB advises bot.send_message over do_api_request("sendMessage"); see TelegramFrontend.send.
@@ -71,8 +75,12 @@ class TelegramFrontend:
         rate_limit_per_minute: int = 20,
         alert_chat_id: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        desk: StaffDesk | None = None,
+        report: Callable[[], tuple[bytes, bytes]] | None = None,
     ):
         self.dialogue = dialogue
+        self.desk = desk
+        self.report = report
         self.limiter = RateLimiter(rate_limit_per_minute, 60.0)
         self.alert_chat_id = alert_chat_id
         self.clock = clock
@@ -103,8 +111,64 @@ class TelegramFrontend:
             replies = self.dialogue.unsupported(chat.id)
         else:
             suggested = user.language_code if user else None
-            replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested)
+            replies = None
+            if self.desk is not None and chat.type == ChatType.PRIVATE:
+                replies = await self._staff_text(context.bot, chat.id, msg.text)
+            if replies is None:
+                replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested)
         await self.send(context.bot, chat.id, replies)
+
+    async def _staff_text(self, bot, chat_id: int, text: str) -> list[Reply] | None:
+        """Staff routes: ``/start <code>``, the staff commands, and the note of an answer in
+        progress. None when the message is not for the staff desk."""
+        desk = self.desk
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            head, _, rest = stripped[1:].partition(" ")
+            command = head.split("@", 1)[0].lower()
+            if command == "start" and rest.strip():
+                replies = desk.start(chat_id, rest.strip(), language=self.dialogue.language_of(chat_id))
+                member = desk.directory.by_chat(chat_id)
+                if member is not None:
+                    await self._set_staff_commands(bot, member)
+                return replies
+            if command in STAFF_COMMANDS:
+                replies = desk.command(chat_id, command, rest, language=self.dialogue.language_of(chat_id))
+                if command == "report" and not replies:
+                    await self._send_report(bot, chat_id)
+                return replies
+            return None
+        if desk.is_staff_chat(chat_id):
+            return desk.text(chat_id, text)
+        return None
+
+    async def _set_staff_commands(self, bot, member) -> None:
+        """Staff see their commands in Telegram's menu: the residents' ones plus the staff ones,
+        in their language, for their chat only (``BotCommandScopeChat``)."""
+        lang = member.language
+        commands = self.dialogue.command_menu(lang) + self.desk.command_menu(member)
+        try:
+            await bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(member.chat_id)
+            )
+        except TelegramError as exc:
+            log.warning("could not set the staff command menu: %s", type(exc).__name__)
+
+    async def _send_report(self, bot, chat_id: int) -> None:
+        """/report for a coordinator: the HTML report as a document, then the chart as a photo."""
+        member = self.desk.directory.by_chat(chat_id)
+        html_bytes, png = await asyncio.to_thread(self.report)
+        doc_caption, chart_caption = self.desk.report_captions(member)
+        from handlers.sender import BotSender  # sender.py imports message_params from here
+
+        sender = BotSender(bot)
+        day = self.desk.today().isoformat()
+        await sender.send_file(
+            chat_id, Attachment("document", html_bytes, f"umsetzungsbericht-{day}.html"), esc(doc_caption)
+        )
+        await sender.send_file(
+            chat_id, Attachment("photo", png, f"umsetzungsstand-{day}.png"), esc(chart_caption)
+        )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -114,7 +178,11 @@ class TelegramFrontend:
         if verdict is not Verdict.ALLOW:
             await query.answer(plain_text(too_fast[0].html)[:TOAST_LIMIT] if too_fast else None)
             return
-        replies = self.dialogue.handle_button(user_id, query.data if isinstance(query.data, str) else "")
+        data = query.data if isinstance(query.data, str) else ""
+        if self.desk is not None and data.startswith("K:"):
+            replies = self.desk.button(user_id, data)
+        else:
+            replies = self.dialogue.handle_button(user_id, data)
         toast = next((r for r in replies if r.toast), None)
         await query.answer(plain_text(toast.html)[:TOAST_LIMIT] if toast else None)
         messages = [r for r in replies if not r.toast]

@@ -6,10 +6,18 @@ api.telegram.org: JSON ``{"ok": true, "result": …}`` or ``{"ok": false, "error
 complex values JSON-encoded) or in the query string.
 
 Implemented: getMe, getUpdates (offset, limit, long polling with ``timeout``), sendMessage,
-editMessageText, answerCallbackQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook,
+sendPhoto and sendDocument (multipart uploads), editMessageText, answerCallbackQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook,
 getWebhookInfo, close, logOut. Messages are checked as Telegram checks them: HTML parse mode
 with the allowed tags only, balanced; 1-4096 characters of text after parsing; ``callback_data``
 of 1-64 bytes; a known chat for edits; "message is not modified".
+
+Flood control and faults, for the newsletter outbox (off unless asked for): ``rate_limit`` sends
+per second over any sliding one-second window and ``per_chat_interval`` seconds between two sends
+to one chat, both answered with HTTP 429 and ``parameters.retry_after`` like Telegram;
+``throttle()`` injects 429s; ``fail(chat_id, kind)`` makes one chat answer 403 (``blocked``), 400
+chat not found (``gone``), deliver but answer after ``fault_delay`` seconds (``timeout``: past the
+client's timeout), or deliver and drop the connection without an answer (``drop``).
+``delivered()`` counts what each chat really received; ``too_many`` counts 429 answers.
 
 The server runs its own event loop in a thread (``start()``/``stop()``), so the bot under test
 talks to it over a real socket as it would to Telegram. Tests push updates with ``message()``,
@@ -21,10 +29,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import re
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -36,10 +48,19 @@ ALLOWED_TAGS = {
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str):
+    def __init__(self, code: int, description: str, parameters: dict | None = None):
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
+
+
+class _DropConnection(Exception):
+    """Close the connection without an answer (the request was handled)."""
+
+
+SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
+FAULTS = ("blocked", "gone", "timeout", "drop")
 
 
 class _HtmlCheck(HTMLParser):
@@ -109,12 +130,30 @@ class Sent:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = "123456:TEST-token", *, username: str = "AnkommenTestBot"):
+    def __init__(
+        self,
+        token: str = "123456:TEST-token",
+        *,
+        username: str = "AnkommenTestBot",
+        rate_limit: float | None = None,
+        per_chat_interval: float | None = None,
+        fault_delay: float = 3.0,
+    ):
+        self.rate_limit = rate_limit
+        self.per_chat_interval = per_chat_interval
+        self.fault_delay = fault_delay
+        self.faults: dict[int, str] = {}
+        self.too_many = 0  # requests answered 429
+        self.send_requests = 0  # send requests received (any answer)
+        self._window: deque[float] = deque()
+        self._chat_last: dict[int, float] = {}
+        self._throttle: list[int] = []
         self.token = token
         self.username = username
         self.bot_id = int(token.split(":", 1)[0])
         self.sent: list[Sent] = []
         self.commands: dict[str, list[dict]] = {}
+        self.scoped_commands: dict[tuple, list[dict]] = {}  # (chat id or scope type, language)
         self.requests = 0
         self.methods_seen: set[str] = set()
         self.webhook_url = ""
@@ -248,7 +287,61 @@ class FakeBotApi:
             }
         )
 
+    # -- flood control and faults ------------------------------------------------------------
+    def fail(self, chat_id: int, kind: str | None) -> None:
+        """Make sends to ``chat_id`` fail with ``kind`` (one of FAULTS); None heals the chat."""
+        if kind is None:
+            self.faults.pop(chat_id, None)
+            return
+        if kind not in FAULTS:
+            raise ValueError(f"kind must be one of {FAULTS}")
+        self.faults[chat_id] = kind
+
+    def throttle(self, count: int = 1, retry_after: int = 1) -> None:
+        """Answer the next ``count`` sends with 429 and ``retry_after``."""
+        self._throttle.extend([retry_after] * count)
+
+    def delivered(self) -> Counter[int]:
+        """chat id -> messages it received (texts, photos, documents)."""
+        return Counter(s.chat_id for s in list(self.sent) if s.method in SEND_METHODS)
+
+    def _gate(self, p: dict) -> str | None:
+        """Faults and flood control for one send; returns a fault to apply after handling it."""
+        chat_id = self._chat_id(p)
+        self.send_requests += 1
+        kind = self.faults.get(chat_id)
+        if kind == "blocked":
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if kind == "gone":
+            raise ApiError(400, "Bad Request: chat not found")
+        now = time.monotonic()
+        if self._throttle:
+            self._too_many(self._throttle.pop(0))
+        if self.rate_limit:
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.rate_limit:
+                self._too_many(max(1, math.ceil(self._window[0] + 1.0 - now)))
+        if self.per_chat_interval:
+            last = self._chat_last.get(chat_id)
+            if last is not None and now - last < self.per_chat_interval:
+                self._too_many(max(1, math.ceil(last + self.per_chat_interval - now)))
+            self._chat_last[chat_id] = now
+        if self.rate_limit:
+            self._window.append(now)
+        return kind
+
+    def _too_many(self, retry_after: int) -> None:
+        self.too_many += 1
+        raise ApiError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+
     # -- reading what the bot did ------------------------------------------------------------
+    def say(self, chat_id: int, text: str, n: int = 1, **kw) -> list[Sent]:
+        """Send a message as the user and wait for the ``n`` messages the bot sends back."""
+        before = len(self.calls(chat_id=chat_id))
+        self.message(chat_id, text, **kw)
+        return self.wait_for(before + n, chat_id=chat_id)[before:]
+
     def wait_for(
         self, count: int, *, chat_id: int | None = None, methods=None, timeout: float = 10.0
     ) -> list[Sent]:
@@ -301,6 +394,7 @@ class FakeBotApi:
             ConnectionError,
             asyncio.LimitOverrunError,
             asyncio.CancelledError,
+            _DropConnection,
         ):
             pass
         finally:
@@ -323,11 +417,7 @@ class FakeBotApi:
                 for k, v in parse_qsl(body.decode(), keep_blank_values=True):
                     params[k] = _maybe_json(v)
             elif body and ctype.startswith("multipart/form-data"):
-                return 400, {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: files are not supported here",
-                }
+                params.update(_parse_multipart(ctype, body))
         except (ValueError, UnicodeDecodeError):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: malformed body"}
         self.methods_seen.add(api_method)
@@ -335,9 +425,17 @@ class FakeBotApi:
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
         try:
+            fault = self._gate(params) if api_method in SEND_METHODS else None
             result = await handler(params)
         except ApiError as exc:
-            return exc.code, {"ok": False, "error_code": exc.code, "description": exc.description}
+            error = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                error["parameters"] = exc.parameters
+            return exc.code, error
+        if fault == "timeout":
+            await asyncio.sleep(self.fault_delay)
+        elif fault == "drop":
+            raise _DropConnection
         return 200, {"ok": True, "result": result}
 
     def _record(self, method: str, params: dict) -> None:
@@ -448,6 +546,48 @@ class FakeBotApi:
         self._record("sendMessage", {**p, "_message_id": message_id})
         return message
 
+    async def _api_sendPhoto(self, p: dict) -> dict:
+        return self._send_file("sendPhoto", "photo", p)
+
+    async def _api_sendDocument(self, p: dict) -> dict:
+        return self._send_file("sendDocument", "document", p)
+
+    def _send_file(self, method: str, kind: str, p: dict) -> dict:
+        """A file by upload (multipart) only; a caption is checked like a text (max 1024)."""
+        chat_id = self._chat_id(p)
+        upload = p.get(kind)
+        if not isinstance(upload, Upload) or not upload.data:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if kind == "photo" and not upload.data.startswith((b"\x89PNG", b"\xff\xd8")):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        caption = p.get("caption")
+        if caption:
+            plain = parse_html(caption) if p.get("parse_mode") == "HTML" else caption
+            if utf16_len(plain) > 1024:
+                raise ApiError(400, "Bad Request: message caption is too long")
+        self._check_markup(p)
+        message_id = next(self._message_ids)
+        file_id = f"{kind}-{message_id}"
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": {"id": self.bot_id, "is_bot": True, "first_name": "Ankommen", "username": self.username},
+        }
+        if kind == "photo":
+            message["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}]
+        else:
+            message["document"] = {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": upload.filename,
+            }
+        if caption:
+            message["caption"] = caption
+        self._messages[(chat_id, message_id)] = message
+        self._record(method, {**p, "_message_id": message_id})
+        return message
+
     async def _api_editMessageText(self, p: dict) -> dict:
         chat_id = self._chat_id(p)
         key = (chat_id, int(p.get("message_id") or 0))
@@ -492,12 +632,52 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(desc) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[p.get("language_code") or ""] = commands
+        scope, lang = p.get("scope") or {}, p.get("language_code") or ""
+        if scope.get("type", "default") == "default":
+            self.commands[lang] = commands
+        elif scope.get("type") == "chat":
+            self.scoped_commands[(self._chat_id(scope), lang)] = commands
+        else:
+            self.scoped_commands[(scope["type"], lang)] = commands
         self._record("setMyCommands", p)
         return True
 
     async def _api_getMyCommands(self, p: dict) -> list:
-        return self.commands.get(p.get("language_code") or "", [])
+        scope, lang = p.get("scope") or {}, p.get("language_code") or ""
+        if scope.get("type") == "chat":
+            return self.scoped_commands.get((self._chat_id(scope), lang), [])
+        return self.commands.get(lang, [])
+
+
+@dataclass
+class Upload:
+    """A file sent as a multipart part (``sendPhoto``/``sendDocument`` with an ``InputFile``)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _parse_multipart(ctype: str, body: bytes) -> dict[str, Any]:
+    """multipart/form-data as Telegram reads it: plain fields (JSON-decoded where PTB encodes
+    them) and file parts as ``Upload``. Raises ValueError when the body is not valid multipart."""
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        f"Content-Type: {ctype}\r\n\r\n".encode("latin-1") + body
+    )
+    if not message.is_multipart():
+        raise ValueError("not multipart")
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            raise ValueError("a part without a name")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            params[name] = Upload(filename, part.get_content_type(), payload)
+        else:
+            params[name] = _maybe_json(payload.decode())
+    return params
 
 
 def _maybe_json(value: str) -> Any:

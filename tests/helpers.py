@@ -29,3 +29,48 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         cwd=paths.PROJECT_ROOT,
         timeout=timeout,
     )
+
+
+def seed_subscribers(engine, chats, langs=("de",), newsletter: str = "1.24") -> list[int]:
+    """Residents (languages round-robin from ``langs``) subscribed to ``newsletter``, in bulk."""
+    import sqlalchemy as sa
+
+    from bot.models import Resident, Subscription, utcnow
+
+    chats = list(chats)
+    now = utcnow()
+    lang = [langs[i % len(langs)] for i in range(len(chats))]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(Resident.__table__),
+            [
+                {"chat_id": c, "language": lang[i], "created_at": now, "updated_at": now}
+                for i, c in enumerate(chats)
+            ],
+        )
+        conn.execute(
+            sa.insert(Subscription.__table__),
+            [
+                {
+                    "chat_id": c,
+                    "newsletter": newsletter,
+                    "status": "active",
+                    "language": lang[i],
+                    "created_at": now,
+                }
+                for i, c in enumerate(chats)
+            ],
+        )
+    return chats
+
+
+def wait_until(predicate, timeout: float = 30.0) -> bool:
+    """Poll ``predicate`` every 50 ms until it is true (True) or ``timeout`` passes (False)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

@@ -16,7 +16,7 @@ import pytest
 
 from bot import paths
 from tests.botapi import FakeBotApi
-from tests.helpers import ankommen_exe
+from tests.helpers import ankommen_exe, wait_until
 
 
 def _free_port() -> int:
@@ -51,12 +51,7 @@ def _stop(proc: subprocess.Popen) -> int:
 
 
 def _wait(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(predicate, timeout)
 
 
 def test_polling_answers_and_stops_gracefully(tmp_path):

@@ -24,11 +24,19 @@ class PollingBot:
         rate_limit_per_minute: int = 20,
         flood_limit: float = 0,
         alert_chat_id=None,
+        app=None,
     ):
-        self.frontend = TelegramFrontend(
-            core.dialogue(), rate_limit_per_minute=rate_limit_per_minute, alert_chat_id=alert_chat_id
-        )
-        self.app = build_application(self.frontend, api.token, base_url=api.base_url, flood_limit=flood_limit)
+        """``app``: an Application built elsewhere (``handlers.app.assemble``, the production
+        wiring); otherwise the residents' frontend alone on ``build_application``."""
+        if app is not None:
+            self.app = app
+        else:
+            self.frontend = TelegramFrontend(
+                core.dialogue(), rate_limit_per_minute=rate_limit_per_minute, alert_chat_id=alert_chat_id
+            )
+            self.app = build_application(
+                self.frontend, api.token, base_url=api.base_url, flood_limit=flood_limit
+            )
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

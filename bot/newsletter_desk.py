@@ -1,0 +1,167 @@
+"""``/newsletter`` for coordinators: compose, preview, confirm. Transport-neutral, like the dialogue.
+
+A coordinator is a ``StaffMember`` with role ``coordinator`` and a linked ``chat_id``; everyone
+else gets one short line and nothing changes. The flow:
+
+1. ``/newsletter``: pick a newsletter (button ``W:n:<newsletter>``); held issues (overdue
+   scheduled ones) are listed with a send button.
+2. The next text message is the issue: German first, then ``# en``, ``# ar`` … lines before
+   further languages (the draft-file format without front matter). It is checked like a draft
+   file and stored as a ``draft``; a bad text gets the reason and may be sent again.
+3. The bot shows the preview in the coordinator's language and asks to confirm: ``W:s:<id>``
+   starts sending (the JobQueue tick delivers), ``W:x:<id>`` discards the draft.
+
+Which newsletter a coordinator is composing is kept in memory: a restart just asks again.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.dialogue import Button, Dialogue, Reply, esc
+from bot.languages import isolate
+from bot.models import NewsletterIssue, StaffMember
+from bot.newsletters import (
+    DraftError,
+    IssueError,
+    build_draft,
+    cancel,
+    create_issue,
+    start_sending,
+    subscriber_count,
+)
+
+
+class NewsletterDesk:
+    def __init__(
+        self,
+        engine: Engine,
+        dialogue: Dialogue,
+        *,
+        missing_language: str = "german",
+        timezone: str = "Europe/Berlin",
+    ):
+        self.engine = engine
+        self.dialogue = dialogue
+        self.missing_language = missing_language
+        self.tz = ZoneInfo(timezone)
+        self._composing: dict[int, str] = {}
+
+    @property
+    def newsletters(self):
+        return self.dialogue.subscriptions.newsletters
+
+    def coordinator_language(self, chat_id: int) -> str | None:
+        """The coordinator's language, or None when the chat is not a coordinator's."""
+        with Session(self.engine) as s:
+            return s.exec(
+                select(StaffMember.language).where(
+                    StaffMember.chat_id == chat_id, StaffMember.role == "coordinator"
+                )
+            ).first()
+
+    def _lang(self, chat_id: int) -> str | None:
+        lang = self.coordinator_language(chat_id)
+        if lang is None:
+            return None
+        return lang if lang in self.dialogue.languages else self.dialogue.default_language
+
+    def _refuse(self, chat_id: int) -> list[Reply]:
+        lang = self.dialogue.language_of(chat_id)
+        _ = self.dialogue.translations.get(lang).gettext
+        return self.dialogue._finish([Reply(esc(_("Only coordinators can use this command.")), [], lang)])
+
+    # -- entry points --------------------------------------------------------------------------
+    def command(self, chat_id: int) -> list[Reply]:
+        lang = self._lang(chat_id)
+        if lang is None:
+            return self._refuse(chat_id)
+        _ = self.dialogue.translations.get(lang).gettext
+        rows = [[Button(n.title(lang), f"W:n:{n.id}")] for n in self.newsletters.values()]
+        replies = [Reply(esc(_("Which newsletter do you want to write?")), rows, lang)]
+        with Session(self.engine) as s:
+            held = s.exec(
+                select(NewsletterIssue.id, NewsletterIssue.scheduled_at)
+                .where(NewsletterIssue.state == "held")
+                .order_by(NewsletterIssue.id)
+            ).all()
+        for issue_id, at in held:
+            when = format_datetime(at.astimezone(self.tz), format="short", locale=lang)
+            text = _("Issue {id} was due at {time} and is on hold. Send it now?").format(
+                id=isolate(str(issue_id), lang), time=isolate(when, lang)
+            )
+            replies.append(Reply(esc(text), self._confirm_row(lang, issue_id), lang))
+        return self.dialogue._finish(replies)
+
+    def is_composing(self, chat_id: int) -> bool:
+        return chat_id in self._composing
+
+    def button(self, chat_id: int, data: str) -> list[Reply]:
+        lang = self._lang(chat_id)
+        if lang is None:
+            return self._refuse(chat_id)
+        _ = self.dialogue.translations.get(lang).gettext
+        _w, action, arg = (data.split(":", 2) + ["", ""])[:3]
+        if action == "n" and arg in self.newsletters:
+            self._composing[chat_id] = arg
+            text = _(
+                "Send me the issue text. German comes first; put a line like # en before each other language."
+            )
+            return self.dialogue._finish([Reply(esc(text), [], lang)])
+        if action in ("s", "x") and arg.isdigit():
+            issue_id = int(arg)
+            try:
+                if action == "s":
+                    start_sending(self.engine, issue_id, missing_language=self.missing_language)
+                    text = _("Issue {id} is being sent.")
+                else:
+                    cancel(self.engine, issue_id)
+                    text = _("Issue {id} was discarded.")
+            except IssueError:
+                text = _("This issue can no longer be sent or discarded.")
+            return self.dialogue._finish([Reply(esc(text.format(id=isolate(arg, lang))), [], lang)])
+        return [self.dialogue.expired(lang)]
+
+    def text(self, chat_id: int, text: str) -> list[Reply]:
+        """The issue text of a coordinator who picked a newsletter."""
+        lang = self._lang(chat_id)
+        newsletter = self._composing.get(chat_id)
+        if lang is None or newsletter is None:
+            self._composing.pop(chat_id, None)
+            return self._refuse(chat_id)
+        _ = self.dialogue.translations.get(lang).gettext
+        try:
+            draft = build_draft(newsletter, text, self.newsletters)
+        except DraftError as exc:
+            reason = _("The text cannot be used: {reason}").format(reason=str(exc))
+            return self.dialogue._finish([Reply(esc(reason), [], lang)])
+        del self._composing[chat_id]
+        issue_id = create_issue(self.engine, draft)
+        count = subscriber_count(self.engine, newsletter)
+        summary = _("Draft {id}, languages: {languages}. This is the preview:").format(
+            id=isolate(str(issue_id), lang), languages=isolate(", ".join(draft.texts), lang)
+        )
+        preview = self.dialogue.newsletter_issue(newsletter, draft.texts, lang)
+        preview.buttons = []
+        confirm = (
+            self.dialogue.translations.get(lang)
+            .ngettext(
+                "Send issue {id} to {count} subscriber now?",
+                "Send issue {id} to {count} subscribers now?",
+                count,
+            )
+            .format(id=isolate(str(issue_id), lang), count=isolate(str(count), lang))
+        )
+        return [
+            *self.dialogue._finish([Reply(esc(summary), [], lang)]),
+            preview,
+            *self.dialogue._finish([Reply(esc(confirm), self._confirm_row(lang, issue_id), lang)]),
+        ]
+
+    def _confirm_row(self, lang: str, issue_id: int) -> list[list[Button]]:
+        _ = self.dialogue.translations.get(lang).gettext
+        return [[Button(_("Send now"), f"W:s:{issue_id}"), Button(_("Discard"), f"W:x:{issue_id}")]]

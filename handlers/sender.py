@@ -1,0 +1,124 @@
+"""``bot.outbound.Sender`` on python-telegram-bot: what the core sends on its own.
+
+Every Bot API error is mapped to an ``Outcome`` so that the core decides what happens next
+(pause, mark a subscriber blocked, never resend a message whose fate is unknown). Nothing here
+retries by itself: the callers own their retry policy.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.dialogue import Reply
+from bot.markup import split_html
+from bot.outbound import Attachment, Outcome, SendResult
+from handlers.frontend import message_params
+
+log = logging.getLogger(__name__)
+
+# httpx errors (PTB keeps them as ``__cause__``) raised before any byte of the request was sent.
+NOT_SENT_CAUSES = ("ConnectError", "ConnectTimeout", "PoolTimeout")
+GONE_MARKERS = ("chat not found", "user is deactivated", "chat was deleted", "peer_id_invalid")
+
+
+def outcome_of(exc: TelegramError) -> SendResult:
+    """The core's view of a Bot API error."""
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():  # PTB 22 deprecates the int form; both are handled here
+            warnings.simplefilter("ignore")
+            ra = exc.retry_after
+        seconds = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+        return SendResult(Outcome.RETRY, retry_after=seconds, detail="429")
+    if isinstance(exc, Forbidden):
+        return SendResult(Outcome.BLOCKED, detail="403")
+    if isinstance(exc, BadRequest):
+        text = str(exc).lower()
+        if any(marker in text for marker in GONE_MARKERS):
+            return SendResult(Outcome.GONE, detail="400 chat not found")
+        return SendResult(Outcome.FAILED, detail=f"400 {str(exc)[:120]}")
+    if isinstance(exc, ChatMigrated):
+        return SendResult(Outcome.GONE, detail="chat migrated")
+    cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
+    if cause in NOT_SENT_CAUSES:
+        # httpx could not open a connection: the request never left, so it can be retried.
+        return SendResult(Outcome.RETRY, retry_after=1.0, detail=f"not sent: {cause}")
+    if isinstance(exc, TimedOut | NetworkError):
+        # The request may have reached Telegram: the outcome is unknown.
+        return SendResult(Outcome.UNKNOWN, detail=type(exc).__name__)
+    return SendResult(Outcome.FAILED, detail=type(exc).__name__)
+
+
+class BotSender:
+    """Sends through a PTB ``Bot`` (plain Bot API JSON for texts, multipart for files)."""
+
+    def __init__(self, bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, reply: Reply) -> SendResult:
+        parts = split_html(reply.html)
+        message_id = None
+        for i, part in enumerate(parts):
+            params = message_params(part, reply.buttons if i == len(parts) - 1 else None)
+            try:
+                result = await self.bot.do_api_request(
+                    "sendMessage", api_kwargs={"chat_id": chat_id, **params}
+                )
+            except TelegramError as exc:
+                return outcome_of(exc)
+            if isinstance(result, dict):
+                message_id = result.get("message_id")
+        return SendResult(Outcome.SENT, message_id=message_id)
+
+    async def send_file(
+        self, chat_id: int, attachment: Attachment, caption_html: str = "", *, buttons=None
+    ) -> SendResult:
+        kwargs = {"caption": caption_html or None, "parse_mode": ParseMode.HTML if caption_html else None}
+        if buttons:
+            kwargs["reply_markup"] = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
+            )
+        data = io.BytesIO(attachment.data)
+        try:
+            if attachment.kind == "photo":
+                message = await self.bot.send_photo(chat_id, data, filename=attachment.filename, **kwargs)
+            else:
+                message = await self.bot.send_document(chat_id, data, filename=attachment.filename, **kwargs)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return SendResult(Outcome.SENT, message_id=message.message_id)
+
+
+def make_bot(settings):
+    """A PTB bot for sending outside the running ``Application`` (CLI ticks, reports): the same
+    base URL and flood limit as the bot."""
+    from telegram.ext import AIORateLimiter, ExtBot
+
+    limiter = (
+        AIORateLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
+        if settings.flood_limit > 0
+        else None
+    )
+    return ExtBot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, rate_limiter=limiter)
+
+
+async def bot_username(settings) -> str:
+    """The bot's username: ``TELEGRAM_BOT_USERNAME``, else asked from the Bot API (getMe)."""
+    if settings.bot_username:
+        return settings.bot_username
+    async with make_bot(settings) as bot:
+        return bot.username

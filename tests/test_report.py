@@ -1,0 +1,127 @@
+"""The implementation report (measure 7.16): content in all three formats, and that the HTML page
+really renders in a browser (Debian's headless Chromium), chart included."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from matplotlib import image as mpimg
+from sqlmodel import Session
+
+from bot import db, report
+from bot.catalog import Catalog
+from bot.i18n import Translations
+from bot.importer import import_content
+from bot.models import Prompt
+from bot.staff import StaffDirectory
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+REQUIRE_BROWSER = os.environ.get("ANKOMMEN_REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory, content):
+    eng = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('report') / 'r.db'}")
+    db.upgrade(eng)
+    import_content(eng, content)
+    catalog = Catalog.load(eng)
+    directory = StaffDirectory(eng, catalog.measures)
+    anna = directory.add("Anna <Beispiel>", "Sozial- und Wohnungsamt")
+    directory.assign(anna.id, ["4.14", "4.3", "1.24"])
+    directory.record(
+        anna, "4.14", "implemented", progress=100, note="Läuft | gut & stabil", now=NOW - timedelta(days=3)
+    )
+    directory.record(anna, "1.24", "on_track", now=NOW - timedelta(days=400))  # stale
+    directory.record(anna, "4.14", "implemented", progress=90, now=NOW - timedelta(days=2))
+    with Session(eng) as s:  # 4.3: asked 20 days ago, no answer: overdue
+        s.add(Prompt(measure_number="4.3", staff_id=anna.id, due_at=NOW - timedelta(days=20), state="sent"))
+        s.commit()
+    data = report.collect(
+        eng, catalog, now=NOW, since=NOW - timedelta(days=30), overdue_after=timedelta(days=7)
+    )
+    yield data
+    eng.dispose()
+
+
+def test_collect_groups_by_field_and_flags_overdue_and_stale(filled):
+    data = filled
+    assert [s.number for s in data.sections] == list(range(1, 8))
+    assert len(data.rows) == 59
+    rows = {r.number: r for r in data.rows}
+    assert (rows["4.14"].status, rows["4.14"].progress) == ("implemented", 90)  # the newest counts
+    assert rows["4.14"].reporter == "Anna <Beispiel> (Sozial- und Wohnungsamt)"
+    assert rows["4.3"].overdue and not rows["4.3"].stale and rows["4.3"].status is None
+    assert rows["1.24"].stale and not rows["1.24"].overdue
+    assert not rows["4.14"].stale and not rows["4.14"].overdue
+    assert [h.number for h in data.history] == ["4.14", "4.14"]  # --since leaves out the old one
+    section4 = next(s for s in data.sections if s.number == 4)
+    assert section4.counts()["implemented"] == 1
+
+
+def test_html_is_escaped_self_contained_and_md_csv_agree(filled, tmp_path):
+    t = Translations()
+    html_file, md_file, csv_file = tmp_path / "r.html", tmp_path / "r.md", tmp_path / "r.csv"
+    report.write("html", html_file, filled, t)
+    page = html_file.read_text()
+    assert "Anna &lt;Beispiel&gt;" in page and "<Beispiel>" not in page
+    assert page.count("data:image/png;base64,") == 1 and "http" not in page.split("<body>")[1]
+    assert page.count('class="overdue"') == 1 and page.count('class="stale"') == 1
+    written = report.write("md", md_file, filled, t)
+    assert written[1].read_bytes().startswith(b"\x89PNG")
+    md = md_file.read_text()
+    row_414 = next(line for line in md.splitlines() if line.startswith("| 4.14 |"))
+    assert "Läuft" not in row_414  # the table shows the newest record; the history keeps the old
+    assert "Läuft \\| gut & stabil" in md
+    assert "**überfällig**" in md and "**veraltet**" in md
+    report.write("csv", csv_file, filled, t)
+    rows = list(csv.DictReader(io.StringIO(csv_file.read_text())))
+    assert len(rows) == 59
+    by = {r["measure"]: r for r in rows}
+    assert by["4.3"]["overdue"] == "1" and by["1.24"]["stale"] == "1" and by["4.14"]["progress"] == "90"
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_html_report_renders_in_a_headless_browser(filled, tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if REQUIRE_BROWSER:
+            pytest.fail("Chromium is required (ANKOMMEN_REQUIRE_BROWSER=1) but not installed")
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's chromium)")
+    page = tmp_path / "report.html"
+    report.write("html", page, filled, Translations())
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,1400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
+    pixels = mpimg.imread(shot)[:, :, :3]
+    assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1000
+    # The chart's colours appear only in the embedded PNG: if it failed to decode, they are missing.
+    for colour in (report.COLOURS["implemented"], report.COLOURS["on_track"], report.COLOURS["none"]):
+        rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        close = np.all(np.abs(pixels - rgb) < 0.03, axis=2)
+        assert close.sum() > 200, f"the chart colour {colour} is not on the rendered page"
+    # Not blank: text rendered (dark pixels) on a light page.
+    assert (pixels.mean(axis=2) < 0.3).sum() > 5000

@@ -60,6 +60,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.claims import claim_rows
 from bot.dialogue import Reply
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
 from bot.newsletters import OPEN_STATES, finish_done
@@ -97,7 +98,6 @@ class OutboxStore:
         self.engine = engine
         self.worker = worker
         self.lease = timedelta(seconds=lease)
-        self.postgres = engine.dialect.name == "postgresql"
 
     def recover(self) -> tuple[int, int]:
         """Rows of workers whose lease expired: claimed -> pending, sending -> unknown."""
@@ -123,31 +123,20 @@ class OutboxStore:
         return released, unknown
 
     def claim(self, n: int, issue_ids: list[int] | None = None) -> list[Job]:
-        d2 = D.alias("d2")
-        sub = (
-            sa.select(d2.c.id)
-            .join(I, I.c.id == d2.c.issue_id)
-            .where(d2.c.state == "pending", I.c.state == "sending")
-            .order_by(d2.c.id)
-            .limit(n)
-        )
+        where = [D.c.state == "pending"]
         if issue_ids:
-            sub = sub.where(d2.c.issue_id.in_(issue_ids))
-        if self.postgres:
-            # A CTE, evaluated once: PostgreSQL may re-run an ``IN (SELECT … LIMIT n)`` subquery
-            # and then update more than n rows (found by test_two_workers_share_the_outbox).
-            picked = sub.with_for_update(skip_locked=True, of=d2).cte("picked")
-            where = [D.c.id == picked.c.id]
-        else:
-            where = [D.c.id.in_(sub.scalar_subquery())]  # one statement: atomic on SQLite
-        stmt = (
-            sa.update(D)
-            .where(*where, D.c.state == "pending")
-            .values(state="claimed", worker=self.worker, lease_until=utcnow() + self.lease)
-            .returning(D.c.id, D.c.issue_id, D.c.chat_id, D.c.language)
-        )
+            where.append(D.c.issue_id.in_(issue_ids))
         with self.engine.begin() as conn:
-            rows = conn.execute(stmt).all()
+            rows = claim_rows(
+                conn,
+                D,
+                where,
+                {"state": "claimed", "worker": self.worker, "lease_until": utcnow() + self.lease},
+                (D.c.id, D.c.issue_id, D.c.chat_id, D.c.language),
+                limit=n,
+                join=(I, I.c.id == D.c.issue_id),
+                join_where=[I.c.state == "sending"],
+            )
         return sorted((Job(*r) for r in rows), key=lambda j: j.id)
 
     def mark_sending(self, ids: list[int]) -> set[int]:

@@ -14,12 +14,14 @@ instances can tick against one PostgreSQL:
    first: no more can be sent in a tick anyway); a unique key (measure, person, due time) makes a
    second instance's insert a no-op.
 3. **Send** (only in working hours: a working day, from ``prompt_time`` to 18:00 local). ``due`` rows are
-   claimed with one ``UPDATE … RETURNING`` (two instances never claim the same row), sent to the
+   claimed with ``bot.claims.claim_rows`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL: two
+   instances never claim the same row, nor wait for each other); ``claimed_at`` plus
+   ``in_flight_grace`` is the claim's lease, sent to the
    person or, while they are away, to their linked deputy; with nobody to send to, the row goes
    back to ``due`` and waits. A sent row gets its ``remind_at`` and ``escalate_at`` (the times ``reminder_days`` and ``escalation_days`` later,
    moved to the next slot when that falls outside working hours).
-4. **Remind** and **escalate**: rows past ``remind_at`` / ``escalate_at`` are claimed by setting
-   ``reminded_at`` / ``escalated_at`` first, then the reminder goes to the person and one digest
+4. **Remind** and **escalate**: rows past ``remind_at`` / ``escalate_at`` are claimed the same way,
+   by setting ``reminded_at`` / ``escalated_at`` first, then the reminder goes to the person and one digest
    per tick to every linked coordinator.
 
 An answer (any status record of the measure) closes all its open prompts. A 429 from Telegram
@@ -40,6 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.claims import claim_rows
 from bot.dialogue import Reply
 from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
 from bot.outbound import Outcome, Sender
@@ -48,6 +51,7 @@ from bot.staff import is_away, measure_key
 from bot.staffdesk import StaffDesk
 
 log = logging.getLogger(__name__)
+P = Prompt.__table__
 
 OPEN_STATES = ("due", "sending", "sent")
 WORKDAY_END = time(18, 0)  # nothing is sent to staff after this local time
@@ -218,22 +222,16 @@ class StatusLoop:
 
     # -- 3. send -------------------------------------------------------------------------------
     def _claim(self, now: datetime, limit: int) -> list[tuple[int, str, int]]:
-        with Session(self.engine) as s:
-            pick = (
-                select(Prompt.id)
-                .where(Prompt.state == "due", Prompt.due_at <= now)
-                .order_by(Prompt.id)
-                .limit(limit)
-                .scalar_subquery()
+        with self.engine.begin() as conn:
+            rows = claim_rows(
+                conn,
+                P,
+                [P.c.state == "due", P.c.due_at <= now],
+                {"state": "sending", "claimed_at": now},
+                (P.c.id, P.c.measure_number, P.c.staff_id),
+                limit=limit,
             )
-            rows = s.exec(
-                sa.update(Prompt)
-                .where(Prompt.state == "due", Prompt.id.in_(pick))
-                .values(state="sending", claimed_at=now)
-                .returning(Prompt.id, Prompt.measure_number, Prompt.staff_id)
-            ).all()
-            s.commit()
-        return sorted(rows)
+        return sorted(tuple(r) for r in rows)
 
     def _staff(self) -> dict[int, StaffMember]:
         with Session(self.engine) as s:
@@ -320,21 +318,15 @@ class StatusLoop:
 
     # -- 4. remind and escalate -----------------------------------------------------------------
     async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        with Session(self.engine) as s:
-            pick = (
-                select(Prompt.id)
-                .where(Prompt.state == "sent", Prompt.reminded_at.is_(None), Prompt.remind_at <= now)
-                .order_by(Prompt.id)
-                .limit(self.config.batch)
-                .scalar_subquery()
+        with self.engine.begin() as conn:
+            rows = claim_rows(
+                conn,
+                P,
+                [P.c.state == "sent", P.c.reminded_at.is_(None), P.c.remind_at <= now],
+                {"reminded_at": now},
+                (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
+                limit=self.config.batch,
             )
-            rows = s.exec(
-                sa.update(Prompt)
-                .where(Prompt.reminded_at.is_(None), Prompt.id.in_(pick))
-                .values(reminded_at=now)
-                .returning(Prompt.id, Prompt.measure_number, Prompt.staff_id, Prompt.sent_to)
-            ).all()
-            s.commit()
         if not rows:
             return
         staff = self._staff()
@@ -357,14 +349,14 @@ class StatusLoop:
             result.reminders += 1
 
     async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        with Session(self.engine) as s:
-            rows = s.exec(
-                sa.update(Prompt)
-                .where(Prompt.state == "sent", Prompt.escalated_at.is_(None), Prompt.escalate_at <= now)
-                .values(escalated_at=now)
-                .returning(Prompt.measure_number, Prompt.staff_id, Prompt.sent_at)
-            ).all()
-            s.commit()
+        with self.engine.begin() as conn:
+            rows = claim_rows(
+                conn,
+                P,
+                [P.c.state == "sent", P.c.escalated_at.is_(None), P.c.escalate_at <= now],
+                {"escalated_at": now},
+                (P.c.measure_number, P.c.staff_id, P.c.sent_at),
+            )
         if not rows:
             return
         staff = self._staff()

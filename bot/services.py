@@ -18,6 +18,7 @@ from bot.content import ContentError, load_content
 from bot.dialogue import Dialogue, Preferences, Recorder
 from bot.i18n import Translations
 from bot.importer import ImportResult, import_content
+from bot.locks import exclusive
 from bot.models import Measure
 from bot.newsletters import MemorySubscriptions, Newsletter, StoreSubscriptions, load_definitions
 from bot.residents import StorePreferences, StoreRecorder
@@ -87,18 +88,22 @@ def import_dir(engine: Engine, data_dir: Path) -> ImportResult:
 def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
     """Migrate the store, import ``data/`` (idempotent, cheap), and load the catalog.
 
+    Several instances may start at once: migration and import run under a store-wide lock
+    (``bot.locks.exclusive``), one instance after the other.
+
     ``sync_content=None`` imports only into an empty store (for one-shot commands).
     """
     engine = db.make_engine(settings.database_url)
-    if not db.is_up_to_date(engine):
-        log.info("migrating the store at %s", settings.redacted_database_url())
-        db.upgrade(engine)
-    if sync_content is None:
-        sync_content = not store_has_content(engine)
-    if sync_content:
-        result = import_dir(engine, settings.data_dir)
-        if result.changed:
-            log.info("content imported:\n%s", result.summary())
+    with exclusive(engine, "ankommen-startup"):  # instances started together take turns
+        if not db.is_up_to_date(engine):
+            log.info("migrating the store at %s", settings.redacted_database_url())
+            db.upgrade(engine)
+        if sync_content is None:
+            sync_content = not store_has_content(engine)
+        if sync_content:
+            result = import_dir(engine, settings.data_dir)
+            if result.changed:
+                log.info("content imported:\n%s", result.summary())
     newsletters = load_definitions(settings.data_dir)
     return Core(settings, engine, Catalog.load(engine), Translations(), newsletters)
 

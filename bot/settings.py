@@ -53,6 +53,7 @@ class Settings:
     newsletter_missing_language: str = "german"
     newsletter_hold_hours: int = 6
     newsletter_lease: int = 10
+    leader_check_seconds: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,6 +164,7 @@ class Settings:
             )
         hold = _int(get("ANKOMMEN_NEWSLETTER_HOLD_HOURS"), "ANKOMMEN_NEWSLETTER_HOLD_HOURS", 6, 0, 24 * 30)
         lease = _int(get("ANKOMMEN_NEWSLETTER_LEASE"), "ANKOMMEN_NEWSLETTER_LEASE", 10, 2, 3600)
+        leader_check = _int(get("ANKOMMEN_LEADER_CHECK_SECONDS"), "ANKOMMEN_LEADER_CHECK_SECONDS", 5, 1, 300)
         return cls(
             database_url=database_url,
             telegram_bot_token=token,
@@ -191,6 +193,7 @@ class Settings:
             newsletter_missing_language=missing,
             newsletter_hold_hours=hold,
             newsletter_lease=lease,
+            leader_check_seconds=leader_check,
         )
 
 

@@ -3,7 +3,8 @@
 ``run_bot`` is called by ``ankommen run`` (the CLI is the composition root) when
 ``TELEGRAM_BOT_TOKEN`` is set:
 
-* long polling by default;
+* long polling by default, by the one instance that holds the polling lock (``bot.locks``):
+  other instances on the same store stand by and take over when it stops;
 * webhook mode when ``WEBHOOK_URL`` is set: PTB's webhook server listens on
   ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, and Telegram's ``X-Telegram-Bot-Api-Secret-Token``
   header is checked on every request against ``WEBHOOK_SECRET`` (a random one is made at start when
@@ -17,14 +18,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
+import signal
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
+from bot.locks import Leadership
 from bot.models import utcnow
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
@@ -136,6 +142,74 @@ def assemble(core, settings, *, desk=None, status_tick: float = 60.0) -> Applica
     return app
 
 
+async def poll_while_leading(app: Application, leadership: Leadership, *, check_seconds: float = 5.0) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM, long-polling only while this instance holds the lock.
+
+    Every instance runs its JobQueue (status prompts, newsletters: their rows are claimed, so
+    instances share them); only the holder of ``bot.locks.Leadership`` polls. A standby tries
+    the lock every ``check_seconds`` and starts polling when the holder is gone; a holder that
+    lost its lock (its store connection dropped) stops polling and stands by. The sequence of
+    PTB calls is ``Application.run_polling``'s, with the updater started and stopped as the lock
+    comes and goes.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await _initialize(app, stop)
+    if stop.is_set():
+        await app.shutdown()
+        return
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+
+    def polling_error(exc: TelegramError) -> None:
+        app.create_task(app.process_error(error=exc, update=None))
+
+    updater = app.updater
+    try:
+        while not stop.is_set():
+            if updater.running:
+                if not await asyncio.to_thread(leadership.held):
+                    await updater.stop()
+            elif await asyncio.to_thread(leadership.acquire):
+                log.info("this instance holds the polling lock: serving Telegram by long polling")
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=polling_error)
+            elif not leadership.leading:
+                log.debug("another instance polls; standing by")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), check_seconds)
+    finally:
+        if updater.running:
+            await updater.stop()
+        leadership.release()
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+async def _initialize(app: Application, stop: asyncio.Event) -> None:
+    """``app.initialize()`` (it asks the Bot API ``getMe``), retried with capped backoff while the
+    server cannot be reached, until it answers or a stop signal comes."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await app.initialize()
+            return
+        except (NetworkError, TimedOut) as exc:
+            log.warning(
+                "the Bot API cannot be reached (%s); trying again in %.0f s", type(exc).__name__, delay
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 30.0)
+
+
 def run_bot(core, settings) -> int:
     """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
     app = assemble(core, settings)
@@ -154,7 +228,7 @@ def run_bot(core, settings) -> int:
             allowed_updates=Update.ALL_TYPES,
         )
     else:
-        log.info("serving Telegram by long polling")
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        leadership = Leadership(core.engine, settings.telegram_bot_token)
+        asyncio.run(poll_while_leading(app, leadership, check_seconds=settings.leader_check_seconds))
     log.info("stopped")
     return 0

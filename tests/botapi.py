@@ -17,7 +17,9 @@ to one chat, both answered with HTTP 429 and ``parameters.retry_after`` like Tel
 ``throttle()`` injects 429s; ``fail(chat_id, kind)`` makes one chat answer 403 (``blocked``), 400
 chat not found (``gone``), deliver but answer after ``fault_delay`` seconds (``timeout``: past the
 client's timeout), or deliver and drop the connection without an answer (``drop``).
-``delivered()`` counts what each chat really received; ``too_many`` counts 429 answers.
+``delivered()`` counts what each chat really received; ``too_many`` counts 429 answers. As on
+Telegram, a getUpdates arriving while another waits ends the waiting one with HTTP 409 Conflict
+(``conflicts`` counts them): two pollers of one bot cannot go unnoticed.
 
 The server runs its own event loop in a thread (``start()``/``stop()``), so the bot under test
 talks to it over a real socket as it would to Telegram. Tests push updates with ``message()``,
@@ -144,6 +146,8 @@ class FakeBotApi:
         self.fault_delay = fault_delay
         self.faults: dict[int, str] = {}
         self.too_many = 0  # requests answered 429
+        self.conflicts = 0  # long polls ended by a newer getUpdates (HTTP 409), as Telegram does
+        self._poll_generation = 0
         self.send_requests = 0  # send requests received (any answer)
         self._window: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
@@ -488,7 +492,19 @@ class FakeBotApi:
         timeout = float(p.get("timeout") or 0)
         deadline = time.monotonic() + timeout
         async with self._new_update:
+            # Telegram serves one long poll per bot: a newer getUpdates ends the waiting one
+            # with 409, so two instances polling at once show up as conflicts.
+            self._poll_generation += 1
+            mine = self._poll_generation
+            self._new_update.notify_all()
             while True:
+                if mine != self._poll_generation:
+                    self.conflicts += 1
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; "
+                        "make sure that only one bot instance is running",
+                    )
                 if offset:
                     self._updates[:] = [u for u in self._updates if u["update_id"] >= offset]
                 if self._updates or time.monotonic() >= deadline:

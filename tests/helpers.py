@@ -15,17 +15,30 @@ def ankommen_exe() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
-    full_env = {
+def _child_env(env: dict[str, str] | None) -> dict[str, str]:
+    """This process's environment without our settings, plus ``env``."""
+    full = {
         k: v for k, v in os.environ.items() if not k.startswith(("ANKOMMEN_", "TELEGRAM_", "DATABASE_URL"))
     }
-    full_env.update(env or {})
+    full.update(env or {})
+    return full
+
+
+def spawn_cli(args, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start ``ankommen ARGS`` in the background, its stdout and stderr going to ``log_path``."""
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [*ankommen_exe(), *args], env=_child_env(env), cwd=paths.PROJECT_ROOT, stdout=log, stderr=log
+    )
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
     return subprocess.run(
         [*ankommen_exe(), *args],
         input=input,
         capture_output=True,
         text=True,
-        env=full_env,
+        env=_child_env(env),
         cwd=paths.PROJECT_ROOT,
         timeout=timeout,
     )

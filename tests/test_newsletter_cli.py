@@ -5,17 +5,15 @@ with SIGKILL resumes at the next start without sending anything twice or losing 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 
 import pytest
 from sqlmodel import Session, select
 
-from bot import db, paths
+from bot import db
 from bot.models import Delivery, NewsletterIssue
 from tests.botapi import FakeBotApi
-from tests.helpers import ankommen_exe, run_cli, seed_subscribers, wait_until
+from tests.helpers import run_cli, seed_subscribers, spawn_cli, wait_until
 
 DRAFT = """---
 newsletter: "1.24"
@@ -135,17 +133,6 @@ def _wait(predicate, timeout=60.0) -> bool:
     return wait_until(predicate, timeout)
 
 
-def _popen(args, env, log_path) -> subprocess.Popen:
-    full = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ANKOMMEN_", "TELEGRAM_", "DATABASE_URL"))
-    }
-    full.update(env)
-    log = log_path.open("wb")
-    return subprocess.Popen(
-        [*ankommen_exe(), *args], env=full, cwd=paths.PROJECT_ROOT, stdout=log, stderr=log
-    )
-
-
 @pytest.mark.parametrize("kill_at", [60])
 def test_kill_9_mid_send_and_the_next_start_resumes_without_duplicates(tmp_path, kill_at):
     total = 240
@@ -155,7 +142,7 @@ def test_kill_9_mid_send_and_the_next_start_resumes_without_duplicates(tmp_path,
     with FakeBotApi(rate_limit=60, per_chat_interval=1.0) as api:
         env = _env(api, tmp_path, ANKOMMEN_NEWSLETTER_RATE="40", ANKOMMEN_NEWSLETTER_LEASE="2")
         assert run_cli("newsletter", "draft", str(draft), env=env).returncode == 0
-        sender = _popen(["newsletter", "send", "1"], env, tmp_path / "send.log")
+        sender = spawn_cli(["newsletter", "send", "1"], env, tmp_path / "send.log")
         try:
             assert _wait(lambda: sum(api.delivered().values()) >= kill_at), (
                 tmp_path / "send.log"
@@ -170,7 +157,7 @@ def test_kill_9_mid_send_and_the_next_start_resumes_without_duplicates(tmp_path,
         assert "pending" in rows.values()  # killed mid-send
 
         # The next start: the bot itself (its JobQueue tick resumes the outbox).
-        bot = _popen(["run"], {**env, "ANKOMMEN_LOG_LEVEL": "INFO"}, tmp_path / "bot.log")
+        bot = spawn_cli(["run"], {**env, "ANKOMMEN_LOG_LEVEL": "INFO"}, tmp_path / "bot.log")
         try:
 
             def finished() -> bool:

@@ -337,3 +337,28 @@ class Vote(SQLModel, table=True):
     entity: str = Field(max_length=16)  # measure | offer
     key: str = Field(max_length=64)
     up: bool
+
+
+# --- state shared by instances (so any instance behind a load balancer can take the next update) -
+
+
+class ComposeState(SQLModel, table=True):
+    """A coordinator who picked a newsletter with /newsletter and whose next text is the issue."""
+
+    __tablename__ = "newsletter_compose"
+    chat_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    newsletter: str = Field(max_length=16)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class ThrottleEvent(SQLModel, table=True):
+    """One counted attempt (a wrong invitation code) for a throttle shared by all instances.
+
+    ``key`` names the throttle and the chat; rows older than the throttle's window are deleted
+    whenever a new one is written, so nothing is kept longer than the window."""
+
+    __tablename__ = "throttle_event"
+    __table_args__ = (sa.Index("ix_throttle_event_key_at", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    at: datetime = Field(sa_column=ts_column())

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from bot.dialogue import Button, Dialogue, Reply, esc
 from bot.languages import isolate
-from bot.models import NewsletterIssue, StaffMember
+from bot.models import ComposeState, NewsletterIssue, StaffMember
 from bot.newsletters import (
     DraftError,
     IssueError,
@@ -49,7 +49,6 @@ class NewsletterDesk:
         self.dialogue = dialogue
         self.missing_language = missing_language
         self.tz = ZoneInfo(timezone)
-        self._composing: dict[int, str] = {}
 
     @property
     def newsletters(self):
@@ -98,7 +97,21 @@ class NewsletterDesk:
         return self.dialogue._finish(replies)
 
     def is_composing(self, chat_id: int) -> bool:
-        return chat_id in self._composing
+        return self._composing(chat_id) is not None
+
+    # The newsletter a coordinator is composing lives in the store, so that whichever instance
+    # takes their next message (webhook instances behind a load balancer) knows it.
+    def _composing(self, chat_id: int) -> str | None:
+        with Session(self.engine) as s:
+            state = s.get(ComposeState, chat_id)
+            return state.newsletter if state else None
+
+    def _compose(self, chat_id: int, newsletter: str | None) -> None:
+        with Session(self.engine) as s:
+            s.exec(delete(ComposeState).where(ComposeState.chat_id == chat_id))
+            if newsletter is not None:
+                s.add(ComposeState(chat_id=chat_id, newsletter=newsletter))
+            s.commit()
 
     def button(self, chat_id: int, data: str) -> list[Reply]:
         lang = self._lang(chat_id)
@@ -107,7 +120,7 @@ class NewsletterDesk:
         _ = self.dialogue.translations.get(lang).gettext
         _w, action, arg = (data.split(":", 2) + ["", ""])[:3]
         if action == "n" and arg in self.newsletters:
-            self._composing[chat_id] = arg
+            self._compose(chat_id, arg)
             text = _(
                 "Send me the issue text. German comes first; put a line like # en before each other language."
             )
@@ -129,9 +142,9 @@ class NewsletterDesk:
     def text(self, chat_id: int, text: str) -> list[Reply]:
         """The issue text of a coordinator who picked a newsletter."""
         lang = self._lang(chat_id)
-        newsletter = self._composing.get(chat_id)
+        newsletter = self._composing(chat_id)
         if lang is None or newsletter is None:
-            self._composing.pop(chat_id, None)
+            self._compose(chat_id, None)
             return self._refuse(chat_id)
         _ = self.dialogue.translations.get(lang).gettext
         try:
@@ -139,7 +152,7 @@ class NewsletterDesk:
         except DraftError as exc:
             reason = _("The text cannot be used: {reason}").format(reason=str(exc))
             return self.dialogue._finish([Reply(esc(reason), [], lang)])
-        del self._composing[chat_id]
+        self._compose(chat_id, None)
         issue_id = create_issue(self.engine, draft)
         count = subscriber_count(self.engine, newsletter)
         summary = _("Draft {id}, languages: {languages}. This is the preview:").format(

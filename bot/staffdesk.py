@@ -31,8 +31,8 @@ from bot.catalog import Catalog, pick_text
 from bot.dialogue import Button, Reply, esc, finish, paginate, status_label
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
-from bot.ratelimit import RateLimiter
 from bot.staff import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
+from bot.throttle import StoreThrottle
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ class StaffDesk:
         self.correction = timedelta(hours=correction_hours)
         self.clock = clock
         self.monotonic = monotonic
-        self.wrong_codes = RateLimiter(WRONG_CODES_PER_HOUR, 3600.0)
+        self.wrong_codes = StoreThrottle(
+            directory.engine, "invite", WRONG_CODES_PER_HOUR, timedelta(hours=1), clock=clock
+        )
         self._chats: set[int] = set()
         self._chats_at = -CHATS_TTL
 
@@ -95,8 +97,7 @@ class StaffDesk:
         """``/start <code>``: link this chat to a staff member, once per code."""
         lang = language
         _ = self._gettext(lang)
-        now = self.monotonic()
-        if self.wrong_codes.blocked(chat_id, now):
+        if self.wrong_codes.blocked(chat_id):
             return finish(
                 [Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)]
             )
@@ -115,7 +116,7 @@ class StaffDesk:
             ).format(name=member.name, organisation=member.organisation)
             return finish([Reply(esc(text) + "\n\n" + esc(self._staff_help(lang)), [], lang)])
         if outcome in (LinkOutcome.INVALID, LinkOutcome.USED, LinkOutcome.EXPIRED):
-            self.wrong_codes.check(chat_id, now)
+            self.wrong_codes.hit(chat_id)
         log.info("a staff invitation was refused: %s", outcome.value)
         text = {
             LinkOutcome.INVALID: _(

@@ -112,7 +112,10 @@ class NewsletterService:
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The issue text of a coordinator who is composing; everyone else goes on to the dialogue."""
         chat = update.effective_chat
-        if not self.desk.is_composing(chat.id) or update.edited_message is not None:
+        staff = self.frontend.desk
+        if update.edited_message is not None or (staff is not None and not staff.is_staff_chat(chat.id)):
+            return  # residents' messages go on without a store read (staff chats are cached)
+        if not await asyncio.to_thread(self.desk.is_composing, chat.id):
             return
         replies = await asyncio.to_thread(self.desk.text, chat.id, update.effective_message.text or "")
         await self.frontend.send(context.bot, chat.id, replies)

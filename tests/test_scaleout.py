@@ -191,3 +191,66 @@ def test_three_instances_send_a_newsletter_while_one_is_killed(pg_url, engine_fo
         f"{len(unknown)} unknown ({len(unknown & set(received))} of them arrived), "
         f"{len(lost)} not received, 0 duplicates"
     )
+
+
+# -- state any instance may need for a chat's next update lives in the store -----------------------
+@pytest.fixture
+def store(any_url, engine_for, content):
+    from bot.importer import import_content
+
+    eng = engine_for(any_url)
+    db.upgrade(eng)
+    import_content(eng, content)
+    return eng
+
+
+def _staff_desk(store):
+    from bot.catalog import Catalog
+    from bot.i18n import Translations
+    from bot.staff import StaffDirectory
+    from bot.staffdesk import StaffDesk
+
+    catalog = Catalog.load(store)
+    return StaffDesk(StaffDirectory(store, catalog.measures), catalog, Translations())
+
+
+def test_wrong_invitation_codes_count_across_instances(store):
+    one, two = _staff_desk(store), _staff_desk(store)  # two instances behind a load balancer
+    member = one.directory.add("Anna", "Amt")
+    good = one.directory.invite(member.id)
+    for desk in (one, two, one, two, one):
+        desk.start(77, "s-wrong-code-000000")
+    (reply,) = two.start(77, good)
+    assert "Zu viele falsche Codes" in reply.html
+    assert one.directory.by_chat(77) is None
+    with Session(store) as s:  # no chat id in clear
+        keys = s.exec(sa.text("SELECT key FROM throttle_event")).scalars().all()
+    assert len(keys) == 5 and all("77" not in k and len(k) == 64 for k in keys)
+
+
+def test_a_coordinator_composes_on_one_instance_and_finishes_on_another(store, dialogue):
+    from bot.models import StaffMember
+    from bot.newsletter_desk import NewsletterDesk
+
+    with Session(store) as s:
+        s.add(StaffMember(name="K", organisation="Stadt", chat_id=55, role="coordinator", language="de"))
+        s.commit()
+    one, two = NewsletterDesk(store, dialogue), NewsletterDesk(store, dialogue)
+    assert not two.is_composing(55)
+    one.button(55, "W:n:1.24")
+    assert two.is_composing(55)
+    summary, *_ = two.text(55, "Hallo alle!")
+    assert "Entwurf" in summary.html
+    assert not one.is_composing(55)  # the draft is made once, wherever the text arrived
+    with Session(store) as s:
+        assert [i.newsletter for i in s.exec(select(NewsletterIssue)).all()] == ["1.24"]
+
+
+def test_webhook_instances_share_a_secret_derived_from_the_token():
+    import re
+
+    from handlers.app import derived_webhook_secret
+
+    a = derived_webhook_secret("123:abc")
+    assert a == derived_webhook_secret("123:abc") != derived_webhook_secret("123:abd")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", a) and "abc" not in a  # Telegram's charset

@@ -7,8 +7,8 @@
   other instances on the same store stand by and take over when it stops;
 * webhook mode when ``WEBHOOK_URL`` is set: PTB's webhook server listens on
   ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, and Telegram's ``X-Telegram-Bot-Api-Secret-Token``
-  header is checked on every request against ``WEBHOOK_SECRET`` (a random one is made at start when
-  it is unset; set it when several instances share one webhook);
+  header is checked on every request against ``WEBHOOK_SECRET`` (when it is unset, one is derived from
+  the token, the same on every instance: ``derived_webhook_secret``);
 * ``TELEGRAM_API_BASE_URL`` is PTB's ``base_url`` (the token is appended), so any Bot
   API-compatible server works;
 * SIGINT/SIGTERM stop gracefully: polling stops, running handlers finish, newsletter requests in
@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
-import secrets
 import signal
 from urllib.parse import urlsplit
 
@@ -210,11 +211,18 @@ async def _initialize(app: Application, stop: asyncio.Event) -> None:
             delay = min(delay * 2, 30.0)
 
 
+def derived_webhook_secret(token: str) -> str:
+    """The webhook secret when ``WEBHOOK_SECRET`` is unset: an HMAC of the token, so that every
+    instance behind a load balancer registers and checks the same secret without configuration,
+    and nobody without the token can compute it."""
+    return hmac.new(token.encode(), b"ankommen-webhook-secret", hashlib.sha256).hexdigest()
+
+
 def run_bot(core, settings) -> int:
     """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
     app = assemble(core, settings)
     if settings.webhook_url:
-        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        secret = settings.webhook_secret or derived_webhook_secret(settings.telegram_bot_token)
         path = urlsplit(settings.webhook_url).path.lstrip("/")
         log.info(
             "serving Telegram by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port, path

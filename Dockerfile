@@ -24,7 +24,9 @@ COPY data ./data
 
 USER ankommen
 VOLUME ["/var/lib/ankommen"]
-# Migrate, import (both idempotent), then the main job.
-# Webhook mode (WEBHOOK_URL set) listens on WEBHOOK_PORT, 8443 by default.
+# The main job: `ankommen run` migrates the store and imports data/ (both idempotent, under a
+# store-wide lock, so replicas started together take turns), then serves the console chat (no
+# token) or Telegram. Webhook mode (WEBHOOK_URL set) listens on WEBHOOK_PORT, 8443 by default.
 EXPOSE 8443
-ENTRYPOINT ["sh", "-c", "ankommen db upgrade && ankommen import && exec ankommen run \"$@\"", "ankommen"]
+ENTRYPOINT ["ankommen"]
+CMD ["run"]

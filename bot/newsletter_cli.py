@@ -38,6 +38,14 @@ def add_parser(sub) -> None:
     send.add_argument(
         "--no-wait", action="store_true", help="only start it; the running bot delivers (JobQueue tick)"
     )
+    resend = cmds.add_parser(
+        "resend-unknown",
+        help="send again the deliveries whose outcome is unknown (some may then arrive twice)",
+    )
+    resend.add_argument("id", type=int)
+    resend.add_argument(
+        "--no-wait", action="store_true", help="only queue them; the running bot delivers (JobQueue tick)"
+    )
     cancel = cmds.add_parser("cancel", help="cancel an issue not yet sent (stops a running send)")
     cancel.add_argument("id", type=int)
     status = cmds.add_parser("status", help="deliveries of an issue, per state and per language")
@@ -164,7 +172,7 @@ def _cancel(args, settings) -> int:
 
 
 def _send(args, settings) -> int:
-    from bot.newsletters import get_issue, start_sending, status
+    from bot.newsletters import get_issue, start_sending
 
     if not args.no_wait and not settings.telegram_bot_token:
         return _fail(
@@ -179,12 +187,35 @@ def _send(args, settings) -> int:
     created = start_sending(engine, args.id, missing_language=settings.newsletter_missing_language)
     if created:
         print(f"Issue {args.id}: {created} deliveries queued.", file=sys.stderr)
+    return _deliver_now_or_leave(args, settings, engine)
+
+
+def _resend_unknown(args, settings) -> int:
+    from bot.newsletters import resend_unknown
+
+    if not args.no_wait and not settings.telegram_bot_token:
+        return _fail("resending needs TELEGRAM_BOT_TOKEN (or use --no-wait); nothing was changed", 2)
+    engine = _engine(settings)
+    queued = resend_unknown(engine, args.id)
+    if not queued:
+        print(f"Issue {args.id} has no deliveries with an unknown outcome; nothing to do.")
+        return 0
+    print(
+        f"Issue {args.id}: {queued} deliveries with an unknown outcome queued again; "
+        "those of them that did arrive will arrive twice.",
+        file=sys.stderr,
+    )
+    return _deliver_now_or_leave(args, settings, engine)
+
+
+def _deliver_now_or_leave(args, settings, engine) -> int:
+    from bot.newsletters import status
+
     if args.no_wait:
         print(f"Issue {args.id} is sending; the running bot delivers it.")
         return 0
     asyncio.run(_deliver(args.id, settings, engine))
-    summary = status(engine, args.id)
-    print(_status_text(summary))
+    print(_status_text(status(engine, args.id)))
     return 0
 
 
@@ -289,6 +320,7 @@ COMMANDS = {
     "schedule": _schedule,
     "send": _send,
     "cancel": _cancel,
+    "resend-unknown": _resend_unknown,
     "status": _status,
     "list": _list,
 }

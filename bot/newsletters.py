@@ -392,6 +392,33 @@ def cancel(engine: Engine, issue_id: int) -> int:
         return stopped
 
 
+def resend_unknown(engine: Engine, issue_id: int) -> int:
+    """Queue the ``unknown`` deliveries of an issue again (an editor's decision); returns how many.
+
+    ``unknown`` rows were in flight at a crash or a timeout: some arrived, some did not, and the
+    Bot API cannot say which. Sending them again reaches everyone who missed the issue, at the
+    price of a second copy for those who did get it. Nothing does this automatically."""
+    with Session(engine) as s:
+        issue = s.get(NewsletterIssue, issue_id)
+        if issue is None:
+            raise IssueError(f"there is no issue {issue_id}")
+        if issue.state not in ("sending", "sent"):
+            raise IssueError(f"issue {issue_id} is {issue.state}; only a sent issue has unknown deliveries")
+        n = s.exec(
+            sa.update(Delivery)
+            .where(Delivery.issue_id == issue_id, Delivery.state == "unknown")
+            .values(state="pending", worker=None, lease_until=None, last_error=None)
+        ).rowcount
+        if n:
+            s.exec(
+                sa.update(NewsletterIssue)
+                .where(NewsletterIssue.id == issue_id)
+                .values(state="sending", finished_at=None)
+            )
+        s.commit()
+        return n
+
+
 def start_sending(engine: Engine, issue_id: int, *, missing_language: str = "german") -> int:
     """Make the outbox and set ``sending``, in one transaction; returns the rows created.
 

@@ -126,6 +126,10 @@ def test_send_needs_a_token_and_changes_nothing_without_one(tmp_path):
     assert run_cli("newsletter", "draft", str(draft), env=env).returncode == 0
     r = run_cli("newsletter", "send", "1", env=env)
     assert r.returncode == 2 and "TELEGRAM_BOT_TOKEN" in r.stderr
+    r = run_cli("newsletter", "resend-unknown", "1", env=env)
+    assert r.returncode == 2 and "TELEGRAM_BOT_TOKEN" in r.stderr
+    r = run_cli("newsletter", "resend-unknown", "1", "--no-wait", env=env)
+    assert r.returncode == 1 and "only a sent issue" in r.stderr  # a draft has nothing unknown
     assert _rows(tmp_path) == {}
 
 

@@ -26,6 +26,7 @@ from bot.newsletters import (
     markdown_to_html,
     parse_draft,
     promote_due,
+    resend_unknown,
     schedule,
     start_sending,
     status,
@@ -419,3 +420,24 @@ def test_an_issue_with_an_image_goes_out_as_a_photo_with_caption_and_button(sqli
     assert "<b>Meeting</b> on Monday" in by_chat[chats[1]].params["caption"]
     assert by_chat[chats[0]].buttons == [("Abbestellen", "U:1.32")]
     assert status(engine, issue)["states"] == {"sent": 2, "skipped": 1}
+
+
+def test_an_editor_can_resend_unknown_deliveries_on_purpose(any_url, engine_for, dialogue):
+    engine = _store(any_url, engine_for)
+    chats = _seed(engine, 6)
+    issue = _issue(engine)
+    start_sending(engine, issue)
+    with FakeBotApi(rate_limit=200, fault_delay=2.5) as api:
+        api.fail(chats[0], "drop")  # arrives, but the answer is lost: unknown
+        _deliver(engine, api, dialogue, timeout=1.0)
+        assert _states(engine, issue)[chats[0]] == "unknown" and status(engine, issue)["state"] == "sent"
+        with pytest.raises(IssueError):
+            resend_unknown(engine, _issue(engine))  # a draft has nothing unknown
+        api.fail(chats[0], None)
+        assert resend_unknown(engine, issue) == 1
+        assert status(engine, issue)["state"] == "sending"
+        _deliver(engine, api, dialogue)
+        received = api.delivered()
+    assert set(_states(engine, issue).values()) == {"sent"} and status(engine, issue)["state"] == "sent"
+    assert received[chats[0]] == 2 and all(received[c] == 1 for c in chats[1:])  # the price, as said
+    assert resend_unknown(engine, issue) == 0

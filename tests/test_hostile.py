@@ -391,6 +391,8 @@ def test_odd_numbers_in_button_data_are_refused(world, chat, number):
     before = snapshot(world.engine)
     for data in (f"K:l:{number}", f"K:c:{number}", f"K:p:4.14:{number}"):
         assert_telegram_valid(world.desk.button(chat, data))
+    for data in (f"W:s:{number}", f"W:x:{number}"):
+        assert_telegram_valid(world.newsletters.button(chat, data))
     for data in (f"O:{number}", f"F:{number}", f"F:1:{number}", f"G:{number}", f"R:{number}"):
         assert_telegram_valid(world.dialogue.handle_button(chat, data))
     assert snapshot(world.engine) == before
@@ -473,6 +475,23 @@ def test_staff_commands_with_any_arguments(world, command, args, chat):
     if replies or command != "report" or chat != CORA:
         assert_telegram_valid(replies)
     assert snapshot(world.engine) == before
+
+
+@relaxed(200)
+@given(
+    data=st.one_of(FORGED, st.builds(lambda a, g: f"W:{a}:{g}", st.sampled_from("nsx"), GARBAGE)),
+    chat=st.sampled_from([STRANGER, RESIDENT, ANNA, CORA]),
+)
+def test_forged_newsletter_desk_buttons_change_nothing(world, data, chat):
+    """Anyone but a coordinator: refused, whatever the data; a coordinator: unknown newsletters and
+    issues, odd ids."""
+    if coordinator_button_changes_state(world, chat, data):
+        return
+    before = snapshot(world.engine)
+    replies = world.newsletters.button(chat, data)
+    assert_telegram_valid(replies)
+    assert snapshot(world.engine) == before
+    assert not world.newsletters.is_composing(chat)
 
 
 @pytest.mark.parametrize("chat", [STRANGER, RESIDENT, ANNA])

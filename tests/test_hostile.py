@@ -531,3 +531,45 @@ def test_search_is_total_and_bounded(world, text, lang):
     assert len(hits) <= 5
     assert all(h.score >= world.search.threshold for h in hits)
     assert all(h.id in world.core.catalog.measures or h.id in world.core.catalog.offers for h in hits)
+
+
+NASTY = [
+    "\x00",
+    "Wohnung\x00 kündigung",
+    "a\x00" * 600,
+    "\x01\x02\x1b[31m\x7f\x85\u2028\u2029",
+    "\ud7ff\ue000\U0010ffff",
+    "\u202e<b>&amp;</b>\u2066'; DROP TABLE gap; --",
+    "x" * 100_000,
+    "9" * 70,
+]
+
+
+def test_hostile_input_on_every_entry_point(any_url, tmp_path):
+    """The nastiest inputs through every entry point, on a SQLite file and on PostgreSQL (which
+    refuses NUL characters in text and integers past 64 bits)."""
+    w = World({"DATABASE_URL": any_url, "ANKOMMEN_STATE_DIR": str(tmp_path)})
+    try:
+        for text in NASTY:
+            for chat in (STRANGER, RESIDENT, ANNA, CORA):
+                before = snapshot(w.engine)
+                assert_telegram_valid(w.dialogue.handle_text(chat, text))
+                assert_telegram_valid(w.dialogue.handle_text(chat, "/help " + text))
+                assert changed_tables(before, snapshot(w.engine)) <= {"gap"}
+                before = snapshot(w.engine)
+                for data in (text, f"K:c:{text}", f"K:l:{text}", f"K:s:{text}:i", f"K:s:4.14:{text}"):
+                    assert_telegram_valid(w.desk.button(chat, data))
+                for data in (text, f"V:u:m:{text}", f"S:{text}", f"L:{text}", f"O:{text}", f"R:{text}"):
+                    assert_telegram_valid(w.dialogue.handle_button(chat, data))
+                for data in (f"W:s:{text}", f"W:x:{text}", f"W:n:{text}"):
+                    assert_telegram_valid(w.newsletters.button(chat, data))
+                assert_telegram_valid(w.desk.start(chat, "s" + text[:60]))
+                assert_telegram_valid(w.desk.command(chat, "away", text))
+                assert w.desk.text(chat, text) is None
+                assert snapshot(w.engine) == before
+            assert_telegram_valid(w.newsletters.button(CORA, "W:n:1.24"))
+            assert_telegram_valid(w.newsletters.text(CORA, text), rich=True)
+            w.newsletters._composing.pop(CORA, None)
+            assert_telegram_valid(w.dialogue.handle_text(RESIDENT, "/newsletters"))
+    finally:
+        w.engine.dispose()

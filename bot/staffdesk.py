@@ -366,7 +366,7 @@ class StaffDesk:
         draft = self.directory.draft(member.id)
         if draft is None or not draft.awaiting_note:
             return None
-        note = " ".join(text.split())
+        note = " ".join(text.replace("\x00", "").split())  # PostgreSQL's text cannot hold NUL
         replies = []
         _ = self._gettext(member.language)
         if len(note) > MAX_NOTE:

@@ -550,6 +550,7 @@ def test_hostile_input_on_every_entry_point(any_url, tmp_path):
     refuses NUL characters in text and integers past 64 bits)."""
     w = World({"DATABASE_URL": any_url, "ANKOMMEN_STATE_DIR": str(tmp_path)})
     try:
+        anna = w.members[ANNA]
         for text in NASTY:
             for chat in (STRANGER, RESIDENT, ANNA, CORA):
                 before = snapshot(w.engine)
@@ -567,6 +568,11 @@ def test_hostile_input_on_every_entry_point(any_url, tmp_path):
                 assert_telegram_valid(w.desk.command(chat, "away", text))
                 assert w.desk.text(chat, text) is None
                 assert snapshot(w.engine) == before
+            w.directory.save_draft(
+                StatusDraft(staff_id=anna.id, measure_number="4.14", status="on_track", awaiting_note=True)
+            )
+            assert_telegram_valid(w.desk.text(ANNA, text))
+            assert_telegram_valid(w.desk.button(ANNA, "K:y:4.14"))
             assert_telegram_valid(w.newsletters.button(CORA, "W:n:1.24"))
             assert_telegram_valid(w.newsletters.text(CORA, text), rich=True)
             w.newsletters._composing.pop(CORA, None)

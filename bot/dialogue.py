@@ -823,6 +823,14 @@ def finish(replies: list[Reply]) -> list[Reply]:
     return replies
 
 
+def button_number(text: str) -> int | None:
+    """A number carried in button data (a page, a record id): ASCII digits only (``"²".isdigit()``
+    is true but ``int("²")`` fails), short enough for the store's 64-bit integers; else None."""
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 def status_label(_, status: str) -> str:
     """A status value in words, through the gettext function ``_``."""
     return {

@@ -22,7 +22,7 @@ from babel.dates import format_datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
-from bot.dialogue import Button, Dialogue, Reply, esc
+from bot.dialogue import Button, Dialogue, Reply, button_number, esc
 from bot.languages import isolate
 from bot.models import ComposeState, NewsletterIssue, StaffMember
 from bot.newsletters import (
@@ -125,8 +125,8 @@ class NewsletterDesk:
                 "Send me the issue text. German comes first; put a line like # en before each other language."
             )
             return self.dialogue._finish([Reply(esc(text), [], lang)])
-        if action in ("s", "x") and arg.isdigit():
-            issue_id = int(arg)
+        issue_id = button_number(arg)
+        if action in ("s", "x") and issue_id is not None:
             try:
                 if action == "s":
                     start_sending(self.engine, issue_id, missing_language=self.missing_language)

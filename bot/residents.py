@@ -76,7 +76,8 @@ class StoreRecorder:
 
     def record_gap(self, text: str, lang: str) -> None:
         with Session(self.engine) as s:
-            s.add(Gap(lang=lang, text=scrub(text)[:MAX_GAP_CHARS]))
+            # PostgreSQL's text cannot hold NUL characters, and they tell editors nothing.
+            s.add(Gap(lang=lang, text=scrub(text.replace("\x00", ""))[:MAX_GAP_CHARS]))
             s.commit()
 
     def record_vote(self, entity: str, key: str, up: bool) -> None:

@@ -28,7 +28,7 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 
 from bot.catalog import Catalog, pick_text
-from bot.dialogue import Button, Reply, esc, finish, paginate, status_label
+from bot.dialogue import Button, Reply, button_number, esc, finish, paginate, status_label
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
 from bot.staff import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
@@ -311,13 +311,14 @@ class StaffDesk:
         if len(parts) < 3 or parts[0] != "K":
             return None
         kind, arg = parts[1], parts[2]
-        if kind == "l" and len(parts) == 3 and arg.isdigit():
+        number = button_number(arg)
+        if kind == "l" and len(parts) == 3 and number is not None:
             try:
-                return [self.my_measures(member, int(arg))]
+                return [self.my_measures(member, number)]
             except IndexError:
                 return None
-        if kind == "c" and len(parts) == 3 and arg.isdigit():
-            return self._correct(member, int(arg))
+        if kind == "c" and len(parts) == 3 and number is not None:
+            return self._correct(member, number)
         measure = arg
         today = self.today()
         if not self.directory.may_report(member, measure, today):
@@ -337,8 +338,8 @@ class StaffDesk:
         draft = self.directory.draft(member.id)
         if draft is None or draft.measure_number != measure:
             return None
-        if kind == "p" and len(parts) == 4 and parts[3].isdigit() and int(parts[3]) in PROGRESS_STEPS:
-            draft.progress = int(parts[3])
+        if kind == "p" and len(parts) == 4 and button_number(parts[3]) in PROGRESS_STEPS:
+            draft.progress = button_number(parts[3])
             draft.awaiting_note = False
             return [self._confirm_screen(member, self.directory.save_draft(draft))]
         if kind == "n" and len(parts) == 3:
@@ -366,7 +367,7 @@ class StaffDesk:
         draft = self.directory.draft(member.id)
         if draft is None or not draft.awaiting_note:
             return None
-        note = " ".join(text.split())
+        note = " ".join(text.replace("\x00", "").split())  # PostgreSQL's text cannot hold NUL
         replies = []
         _ = self._gettext(member.language)
         if len(note) > MAX_NOTE:

@@ -34,9 +34,11 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -87,11 +89,21 @@ class TelegramFrontend:
         self._last_alert = -ALERT_INTERVAL
 
     def install(self, app: Application) -> None:
+        app.add_handler(TypeHandler(Update, self.screen), group=-2)
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(filters.ALL, self.on_message))
         app.add_error_handler(self.on_error)
 
     # -- updates -----------------------------------------------------------------------------
+    async def screen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram always names a message's chat and a button press's sender, and a text is a
+        string; an update that breaks this (forged) stops here, before any handler or filter."""
+        msg, query = update.effective_message, update.callback_query
+        if msg is not None and (msg.chat is None or not isinstance(msg.text, str | None)):
+            raise ApplicationHandlerStop
+        if query is not None and query.from_user is None:
+            raise ApplicationHandlerStop
+
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
         if msg is None or chat is None or chat.type == ChatType.CHANNEL:

@@ -72,6 +72,15 @@ def any_url(request) -> str:
 
 
 @pytest.fixture
+def store(any_url, engine_for, content):
+    """A migrated store with the content imported, once on SQLite and once on PostgreSQL."""
+    eng = engine_for(any_url)
+    db.upgrade(eng)
+    import_content(eng, content)
+    return eng
+
+
+@pytest.fixture
 def engine_for():
     engines = []
 

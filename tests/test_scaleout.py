@@ -194,16 +194,6 @@ def test_three_instances_send_a_newsletter_while_one_is_killed(pg_url, engine_fo
 
 
 # -- state any instance may need for a chat's next update lives in the store -----------------------
-@pytest.fixture
-def store(any_url, engine_for, content):
-    from bot.importer import import_content
-
-    eng = engine_for(any_url)
-    db.upgrade(eng)
-    import_content(eng, content)
-    return eng
-
-
 def _staff_desk(store):
     from bot.catalog import Catalog
     from bot.i18n import Translations

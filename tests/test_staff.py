@@ -39,14 +39,6 @@ class Clock:
 
 
 @pytest.fixture
-def store(any_url, engine_for, content):
-    eng = engine_for(any_url)
-    db.upgrade(eng)
-    import_content(eng, content)
-    return eng
-
-
-@pytest.fixture
 def parts(store):
     catalog = Catalog.load(store)
     directory = StaffDirectory(store, catalog.measures)

@@ -60,6 +60,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot import db
 from bot.dialogue import Reply
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
 from bot.newsletters import OPEN_STATES, finish_done
@@ -90,6 +91,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+@db.retry_transient()
 class OutboxStore:
     """The worker's writes to the store (synchronous; the worker runs them in a thread)."""
 

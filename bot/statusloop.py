@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import db
 from bot.dialogue import Reply
 from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
 from bot.outbound import Outcome, Sender
@@ -104,6 +105,9 @@ class TickResult:
         return dict(self.__dict__)
 
 
+@db.retry_transient(
+    "_claim", "_staff", "_settle", "_release", "_unclaim", "_claim_reminders", "_claim_escalations"
+)
 class StatusLoop:
     def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig):
         self.engine = engine
@@ -326,7 +330,7 @@ class StatusLoop:
         result.deferred += len(unsendable)
 
     # -- 4. remind and escalate -----------------------------------------------------------------
-    async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
+    def _claim_reminders(self, now: datetime) -> list:
         with Session(self.engine) as s:
             pick = (
                 select(Prompt.id)
@@ -342,6 +346,10 @@ class StatusLoop:
                 .returning(Prompt.id, Prompt.measure_number, Prompt.staff_id, Prompt.sent_to)
             ).all()
             s.commit()
+        return rows
+
+    async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
+        rows = self._claim_reminders(now)
         if not rows:
             return
         staff = self._staff()
@@ -367,7 +375,7 @@ class StatusLoop:
                 break
             result.reminders += 1
 
-    async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
+    def _claim_escalations(self, now: datetime) -> list:
         with Session(self.engine) as s:
             rows = s.exec(
                 sa.update(Prompt)
@@ -376,6 +384,10 @@ class StatusLoop:
                 .returning(Prompt.id, Prompt.measure_number, Prompt.staff_id, Prompt.sent_at)
             ).all()
             s.commit()
+        return rows
+
+    async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
+        rows = self._claim_escalations(now)
         if not rows:
             return
         staff = self._staff()

@@ -74,7 +74,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retrying(
-    fn: F | None = None, *, attempts: int = ATTEMPTS, base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY
+    fn: F | None = None,
+    *,
+    attempts: int = ATTEMPTS,
+    base_delay: float = BASE_DELAY,
+    max_delay: float = MAX_DELAY,
 ):
     """Run ``fn`` (one transaction) again on transient errors; a decorator, with or without
     arguments: ``@retrying`` or ``retrying(fn, attempts=3)``."""

@@ -96,7 +96,9 @@ def test_postgres_terminated_while_a_resident_subscribes_and_a_status_answer_is_
     assert reports == [("4.14", "implemented")]  # once: the transaction ran again as a whole
 
 
-def test_postgres_terminated_while_the_outbox_delivers_loses_and_repeats_nothing(pg_url, engine_for, dialogue):
+def test_postgres_terminated_while_the_outbox_delivers_loses_and_repeats_nothing(
+    pg_url, engine_for, dialogue
+):
     engine = engine_for(pg_url)
     db.upgrade(engine)
     chats = seed_subscribers(engine, range(40_000, 40_300), ("de", "en"))
@@ -153,14 +155,14 @@ def test_sqlite_locked_is_retried_and_succeeds_once_the_lock_is_released(tmp_pat
 
 
 def test_sqlite_locked_for_too_long_gets_one_line_in_the_users_language_and_changes_nothing(tmp_path):
-    settings = Settings.from_env(
-        {"ANKOMMEN_STATE_DIR": str(tmp_path), "ANKOMMEN_DB_BUSY_TIMEOUT": "0.05"}
-    )
+    settings = Settings.from_env({"ANKOMMEN_STATE_DIR": str(tmp_path), "ANKOMMEN_DB_BUSY_TIMEOUT": "0.05"})
     core = open_core(settings)
     core.dialogue().prefs.set_language(55, "uk")
     with FakeBotApi() as api:
         frontend = TelegramFrontend(core.dialogue(), rate_limit_per_minute=1000)
-        app = build_application(frontend, api.token, base_url=api.base_url, flood_limit=0, request=fast_request())
+        app = build_application(
+            frontend, api.token, base_url=api.base_url, flood_limit=0, request=fast_request()
+        )
         runner = PollingBot(core, api, app=app).start()
         try:
             menu = api.say(55, "/newsletters", language_code="uk")[0]
@@ -232,5 +234,3 @@ def test_busy_timeout_is_a_setting():
     assert Settings.from_env({"ANKOMMEN_DB_BUSY_TIMEOUT": "0.5"}).db_busy_timeout == 0.5
     with pytest.raises(ValueError, match="ANKOMMEN_DB_BUSY_TIMEOUT"):
         Settings.from_env({"ANKOMMEN_DB_BUSY_TIMEOUT": "soon"})
-
-

@@ -247,7 +247,7 @@ def _cmd_gaps(args, settings) -> int:
     from bot import db
     from bot.residents import gap_report
 
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     db.upgrade(engine)
     groups = gap_report(engine, since=args.since)
     if args.json:
@@ -311,7 +311,7 @@ def _cmd_import(args, settings) -> int:
     from bot.content import ContentError
     from bot.services import import_dir
 
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     db.upgrade(engine)
     try:
         result = import_dir(engine, args.dir or settings.data_dir)
@@ -348,7 +348,7 @@ def _cmd_data(args, settings) -> int:
 def _cmd_db(args, settings) -> int:
     from bot import db
 
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     if args.db_command == "upgrade":
         db.upgrade(engine)
         print(f"The store is at revision {db.current_revision(engine)} ({settings.redacted_database_url()}).")

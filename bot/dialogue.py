@@ -282,9 +282,10 @@ class Dialogue:
     def apology(self, user_id: int, suggested: str | None = None) -> list[Reply]:
         """After an internal error: one line, without touching the store (it may be the fault)."""
         try:
-            lang = self.language_of(user_id)
+            lang = self.prefs.get_language(user_id)
         except Exception:  # noqa: BLE001 - the store may be what failed
-            lang = normalise_code(suggested) or self.default_language
+            lang = None
+        lang = lang or normalise_code(suggested) or self.default_language
         _ = self._t(lang).gettext
         text = _("Sorry, something went wrong on my side. Please try again later.")
         return self._finish([Reply(esc(text), [], lang)])

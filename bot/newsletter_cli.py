@@ -72,7 +72,7 @@ def run(args, settings) -> int:
 def _engine(settings):
     from bot import db
 
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     if not db.is_up_to_date(engine):
         db.upgrade(engine)
     return engine

@@ -22,6 +22,7 @@ from babel.dates import format_datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
+from bot import db
 from bot.dialogue import Button, Dialogue, Reply, button_number, esc
 from bot.languages import isolate
 from bot.models import ComposeState, NewsletterIssue, StaffMember
@@ -54,6 +55,7 @@ class NewsletterDesk:
     def newsletters(self):
         return self.dialogue.subscriptions.newsletters
 
+    @db.retrying
     def coordinator_language(self, chat_id: int) -> str | None:
         """The coordinator's language, or None when the chat is not a coordinator's."""
         with Session(self.engine) as s:
@@ -101,11 +103,13 @@ class NewsletterDesk:
 
     # The newsletter a coordinator is composing lives in the store, so that whichever instance
     # takes their next message (webhook instances behind a load balancer) knows it.
+    @db.retrying
     def _composing(self, chat_id: int) -> str | None:
         with Session(self.engine) as s:
             state = s.get(ComposeState, chat_id)
             return state.newsletter if state else None
 
+    @db.retrying
     def _compose(self, chat_id: int, newsletter: str | None) -> None:
         with Session(self.engine) as s:
             s.exec(delete(ComposeState).where(ComposeState.chat_id == chat_id))

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot import db
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.markup import plain_text, utf16_len
 from bot.models import Delivery, NewsletterIssue, Resident, Subscription, utcnow
@@ -104,6 +105,7 @@ class MemorySubscriptions:
         return had
 
 
+@db.retry_transient()
 class StoreSubscriptions:
     """Subscriptions in the store. Subscribing also creates the resident row if it is missing."""
 
@@ -343,6 +345,7 @@ def get_issue(engine: Engine, issue_id: int) -> NewsletterIssue:
         return issue
 
 
+@db.retrying
 def _transition(engine: Engine, issue_id: int, allowed: tuple[str, ...], **values) -> str:
     """Set ``values`` if the issue is in one of ``allowed``; returns the state it had."""
     with Session(engine) as s:
@@ -392,6 +395,7 @@ def cancel(engine: Engine, issue_id: int) -> int:
         return stopped
 
 
+@db.retrying
 def resend_unknown(engine: Engine, issue_id: int) -> int:
     """Queue the ``unknown`` deliveries of an issue again (an editor's decision); returns how many.
 
@@ -419,6 +423,7 @@ def resend_unknown(engine: Engine, issue_id: int) -> int:
         return n
 
 
+@db.retrying
 def start_sending(engine: Engine, issue_id: int, *, missing_language: str = "german") -> int:
     """Make the outbox and set ``sending``, in one transaction; returns the rows created.
 
@@ -476,6 +481,7 @@ class DueResult:
     held: list[int] = field(default_factory=list)
 
 
+@db.retrying
 def promote_due(
     engine: Engine, *, hold_hours: float, missing_language: str = "german", now: datetime | None = None
 ) -> DueResult:
@@ -505,6 +511,7 @@ def promote_due(
     return result
 
 
+@db.retrying
 def finish_done(engine: Engine) -> list[int]:
     """Issues in ``sending`` with no open delivery left become ``sent``; returns their ids."""
     with Session(engine) as s:

@@ -6,11 +6,12 @@ answered, in the terms the core decides on:
 
 * ``SENT``: delivered;
 * ``RETRY``: HTTP 429, wait ``retry_after`` seconds before sending anything more (also used
-  when the connection could not even be opened: certainly not delivered, try again later);
+  for every fault that certainly did not deliver: no connection, HTTP 503, the Bot API's own 5xx
+  error; ``retry_after`` is then a backoff);
 * ``BLOCKED``: HTTP 403, the user blocked the bot;
 * ``GONE``: HTTP 400 "chat not found" (or the chat was deleted / deactivated);
-* ``UNKNOWN``: a timeout or a broken connection after the request may have left: the message
-  may or may not have arrived, so resending could send it twice;
+* ``UNKNOWN``: a timeout, a broken connection after the request may have left, or a proxy's
+  500/502/504: the message may or may not have arrived, so resending could send it twice;
 * ``FAILED``: refused for another reason (a bad request): nothing was delivered.
 """
 

@@ -36,8 +36,13 @@ Rows of ``delivery`` move through these states::
 * **Errors.** HTTP 429 pauses every request of this worker for ``retry_after`` and puts the row
   back to ``pending`` (Telegram did not deliver it). HTTP 403: the row is ``blocked`` and the
   chat's subscriptions become ``blocked``. HTTP 400 "chat not found": ``gone`` and the
-  subscriptions become ``inactive``. A connection that could not be opened was never sent: it is
-  treated like a 429 with a one-second pause. Other refusals: ``failed`` with the reason.
+  subscriptions become ``inactive``. A request that certainly did not reach Telegram (no
+  connection, HTTP 503, or the Bot API's own JSON 5xx error; ``handlers/request.py``) is treated
+  like a 429: the row goes back to ``pending`` and the worker pauses, 1 s doubling with jitter up
+  to 30 s over consecutive such faults. A 5xx that may have been delivered (a proxy's 500, 502 or
+  504 page), a timeout or a connection lost after the request was written: ``unknown`` (at most
+  once, above). Other refusals: ``failed`` with the reason. The store writes are retried on
+  transient errors (``bot/db.py``); each is one transaction that checks the row's state first.
 
 The worker never imports ``telegram``: it sends through a ``bot.outbound.Sender``. Logs carry
 counts and issue ids, never a chat id next to a text.
@@ -60,6 +65,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot import db
 from bot.claims import claim_rows
 from bot.dialogue import Reply
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
@@ -91,6 +97,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+@db.retry_transient()
 class OutboxStore:
     """The worker's writes to the store (synchronous; the worker runs them in a thread)."""
 

@@ -16,6 +16,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
+from bot import db
 from bot.models import Delivery, Gap, Resident, Subscription, Vote, utcnow
 from bot.text import normalise
 
@@ -35,6 +36,7 @@ def scrub(text: str) -> str:
 _LANGUAGE_OF = select(Resident.language).where(Resident.chat_id == bindparam("chat_id"))
 
 
+@db.retry_transient()
 class StorePreferences:
     """The dialogue's ``Preferences`` in the store (table ``resident``)."""
 
@@ -68,6 +70,7 @@ class StorePreferences:
             return bool(found)
 
 
+@db.retry_transient()
 class StoreRecorder:
     """The dialogue's ``Recorder`` in the store (tables ``gap`` and ``vote``)."""
 

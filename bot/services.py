@@ -93,7 +93,7 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
 
     ``sync_content=None`` imports only into an empty store (for one-shot commands).
     """
-    engine = db.make_engine(settings.database_url)
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     with exclusive(engine, "ankommen-startup"):  # instances started together take turns
         if not db.is_up_to_date(engine):
             log.info("migrating the store at %s", settings.redacted_database_url())

@@ -54,6 +54,7 @@ class Settings:
     newsletter_hold_hours: int = 6
     newsletter_lease: int = 10
     leader_check_seconds: int = 5
+    db_busy_timeout: float = 10.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -165,6 +166,15 @@ class Settings:
         hold = _int(get("ANKOMMEN_NEWSLETTER_HOLD_HOURS"), "ANKOMMEN_NEWSLETTER_HOLD_HOURS", 6, 0, 24 * 30)
         lease = _int(get("ANKOMMEN_NEWSLETTER_LEASE"), "ANKOMMEN_NEWSLETTER_LEASE", 10, 2, 3600)
         leader_check = _int(get("ANKOMMEN_LEADER_CHECK_SECONDS"), "ANKOMMEN_LEADER_CHECK_SECONDS", 5, 1, 300)
+        busy_raw = get("ANKOMMEN_DB_BUSY_TIMEOUT")
+        try:
+            busy = 10.0 if busy_raw is None else float(busy_raw)
+        except ValueError:
+            busy = -1.0
+        if not 0 < busy <= 300:
+            raise SettingsError(
+                f"ANKOMMEN_DB_BUSY_TIMEOUT must be seconds, more than 0 and at most 300; got {busy_raw!r}."
+            )
         return cls(
             database_url=database_url,
             telegram_bot_token=token,
@@ -194,6 +204,7 @@ class Settings:
             newsletter_hold_hours=hold,
             newsletter_lease=lease,
             leader_check_seconds=leader_check,
+            db_busy_timeout=busy,
         )
 
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import db
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import (
     STATUS_VALUES,
@@ -82,6 +83,7 @@ def is_away(member: StaffMember, today: date) -> bool:
     return member.away_until is not None and today <= member.away_until
 
 
+@db.retry_transient()
 class StaffDirectory:
     def __init__(self, engine: Engine, measures: set[str] | dict):
         self.engine = engine

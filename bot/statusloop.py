@@ -24,8 +24,15 @@ instances can tick against one PostgreSQL:
    by setting ``reminded_at`` / ``escalated_at`` first, then the reminder goes to the person and one digest
    per tick to every linked coordinator.
 
-An answer (any status record of the measure) closes all its open prompts. A 429 from Telegram
-stops the tick's sending and returns the unsent rows to ``due``; the next tick goes on.
+An answer (any status record of the measure) closes all its open prompts.
+
+**Faults** (the outcomes of ``handlers/sender.py``, by the policy of ``handlers/request.py``, which
+has already retried with backoff what it may): a message that certainly did not reach Telegram
+(``Outcome.RETRY``: HTTP 429, HTTP 503 or the Bot API's own 5xx error, no connection) stops the
+tick's sending; the unsent prompts go back to ``due`` and unsent reminders and digests are
+unclaimed, so the next tick (a minute later) sends them. A message that may have arrived
+(``Outcome.UNKNOWN``: a timeout, a connection lost after the request was written, a proxy's
+500/502/504) counts as sent, with ``last_error`` "unknown": at most once; the reminder follows.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import db
 from bot.claims import claim_rows
 from bot.dialogue import Reply
 from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
@@ -101,6 +109,9 @@ class TickResult:
         return dict(self.__dict__)
 
 
+@db.retry_transient(
+    "_claim", "_staff", "_settle", "_release", "_unclaim", "_claim_reminders", "_claim_escalations"
+)
 class StatusLoop:
     def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig):
         self.engine = engine
@@ -317,9 +328,9 @@ class StatusLoop:
         result.deferred += len(unsendable)
 
     # -- 4. remind and escalate -----------------------------------------------------------------
-    async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
+    def _claim_reminders(self, now: datetime) -> list:
         with self.engine.begin() as conn:
-            rows = claim_rows(
+            return claim_rows(
                 conn,
                 P,
                 [P.c.state == "sent", P.c.reminded_at.is_(None), P.c.remind_at <= now],
@@ -327,11 +338,15 @@ class StatusLoop:
                 (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
                 limit=self.config.batch,
             )
+
+    async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
+        rows = self._claim_reminders(now)
         if not rows:
             return
         staff = self._staff()
         today = now.astimezone(self.tz).date()
-        for _pid, measure, staff_id, sent_to in sorted(rows):
+        rows = sorted(rows)
+        for i, (_pid, measure, staff_id, sent_to) in enumerate(rows):
             member = staff.get(staff_id)
             to = staff.get(sent_to) if sent_to else None
             if to is None or to.chat_id is None or is_away(to, today):
@@ -344,32 +359,56 @@ class StatusLoop:
             outcome = (await sender.send(to.chat_id, reply)).outcome
             result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
             if outcome is Outcome.RETRY:
-                result.paused = True  # the rest were claimed: at most once, the escalation follows
+                # Certainly not delivered (429, 503, no connection): this one and the rest of the
+                # batch are unclaimed and go out on a later tick.
+                self._unclaim("reminded_at", [r[0] for r in rows[i:]], now)
+                result.paused = True
                 break
             result.reminders += 1
 
-    async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
+    def _claim_escalations(self, now: datetime) -> list:
         with self.engine.begin() as conn:
-            rows = claim_rows(
+            return claim_rows(
                 conn,
                 P,
                 [P.c.state == "sent", P.c.escalated_at.is_(None), P.c.escalate_at <= now],
                 {"escalated_at": now},
-                (P.c.measure_number, P.c.staff_id, P.c.sent_at),
+                (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_at),
             )
+
+    async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
+        rows = self._claim_escalations(now)
         if not rows:
             return
         staff = self._staff()
-        items = sorted({(m, sid): sent for m, sid, sent in rows}.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+        items = sorted(
+            {(m, sid): sent for _id, m, sid, sent in rows}.items(), key=lambda kv: (kv[0][0], kv[0][1])
+        )
         digest = [(m, staff[sid], sent) for (m, sid), sent in items if sid in staff]
         coordinators = [m for m in staff.values() if m.role == "coordinator" and m.chat_id is not None]
         if not coordinators:
             log.warning("%d measures are overdue, but no coordinator is linked to hear of it", len(digest))
+        reached = False
         for coordinator in coordinators:
             reply: Reply = self.desk.escalation(coordinator, digest, self.config.escalation_days)
             outcome = (await sender.send(coordinator.chat_id, reply)).outcome
             result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
+            if outcome is Outcome.RETRY:
+                result.paused = True
+                if not reached:  # nobody has (or may have) the digest: it goes out on a later tick
+                    self._unclaim("escalated_at", [r[0] for r in rows], now)
+                break
+            reached = True
             result.escalations += 1
+
+    def _unclaim(self, column: str, prompt_ids: list[int], claimed_at: datetime) -> None:
+        """Undo the claim (``reminded_at`` / ``escalated_at`` = ``claimed_at``) of unsent rows."""
+        col = getattr(Prompt, column)
+        with Session(self.engine) as s:
+            s.exec(
+                sa.update(Prompt).where(Prompt.id.in_(prompt_ids), col == claimed_at).values({column: None})
+            )
+            s.commit()
 
     # -- the tick ------------------------------------------------------------------------------
     async def tick(self, now: datetime, sender: Sender) -> TickResult:

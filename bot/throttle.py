@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot import db
 from bot.models import ThrottleEvent, utcnow
 
 T = ThrottleEvent.__table__
 
 
+@db.retry_transient()
 class StoreThrottle:
     def __init__(
         self,

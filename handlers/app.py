@@ -36,6 +36,7 @@ from bot.models import utcnow
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
+from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def build_application(
     Up to ``concurrency`` updates are handled at once, in order per chat (``PerChatUpdateProcessor``).
     ``flood_limit`` is the overall messages per second (Telegram's documented 30); 0 turns the
     ``AIORateLimiter`` off (benchmarks against a loopback server that enforces nothing).
+    ``request`` (default: ``RetryingRequest``, the Bot API fault policy of ``handlers/request.py``)
+    carries every call but ``getUpdates``, which PTB's polling loop retries by itself.
     """
     builder: ApplicationBuilder = (
         ApplicationBuilder()
@@ -70,8 +73,7 @@ def build_application(
         builder = builder.base_file_url(base_url.rstrip("/")[: -len("/bot")] + "/file/bot")
     if flood_limit > 0:
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=flood_limit, max_retries=3))
-    if request is not None:
-        builder = builder.request(request)
+    builder = builder.request(request if request is not None else RetryingRequest())
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
 
@@ -112,7 +114,7 @@ def report_files(core) -> tuple[bytes, bytes]:
     return report.render_html(data, core.translations, png).encode(), png
 
 
-def assemble(core, settings, *, desk=None, status_tick: float = 60.0) -> Application:
+def assemble(core, settings, *, desk=None, status_tick: float = 60.0, request=None) -> Application:
     """The whole bot on one ``Application``: residents' dialogue, the staff desk with its status
     loop tick, /report, and the newsletters (coordinators' /newsletter and the outbox tick).
     ``run_bot`` serves it; the end-to-end tests run exactly this wiring."""
@@ -138,6 +140,7 @@ def assemble(core, settings, *, desk=None, status_tick: float = 60.0) -> Applica
         post_shutdown=post_shutdown,
         status_loop=core.status_loop(desk),
         tick_interval=status_tick,
+        request=request,
     )
     newsletters.install(app)  # /newsletter for coordinators, the outbox tick
     return app

@@ -4,7 +4,10 @@ and the JobQueue tick that starts due issues and delivers.
 The running ``Application`` has PTB's ``AIORateLimiter``, which retries 429s by itself. The outbox
 must own its rate and its 429 handling (``bot/outbox.py``), so it sends through a separate plain
 ``Bot`` without a rate limiter, with a connection pool as large as its concurrency (a request
-never waits for a connection, so a pool timeout never turns a message into an unknown one).
+never waits for a connection, so a pool timeout never turns a message into an unknown one). Its
+requests are classified by ``handlers/request.py`` but not retried there (``attempts=1``): a
+message that certainly did not reach Telegram goes back to ``pending`` and the outbox pauses
+(``handlers/sender.py``), one that may have is ``unknown``.
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot.markup import plain_text
 from bot.newsletter_desk import NewsletterDesk
 from bot.newsletters import promote_due
 from bot.outbox import Outbox, OutboxStore, issue_renderer
 from handlers.frontend import TelegramFrontend
+from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,8 @@ def outbox_bot(
     token: str, base_url: str, *, concurrency: int = CONCURRENCY, timeout: float = REQUEST_TIMEOUT
 ) -> Bot:
     """A plain ``Bot`` for the outbox: no rate limiter, no retries, a pool for every request."""
-    request = HTTPXRequest(
+    request = RetryingRequest(
+        attempts=1,
         connection_pool_size=concurrency + 4,
         read_timeout=timeout,
         write_timeout=timeout,

@@ -2,7 +2,11 @@
 
 Every Bot API error is mapped to an ``Outcome`` so that the core decides what happens next
 (pause, mark a subscriber blocked, never resend a message whose fate is unknown). Nothing here
-retries by itself: the callers own their retry policy.
+retries by itself: the request layer (``handlers/request.py``) has already retried what its
+policy allows, and the callers own the rest. What is left of a network fault or an HTTP 5xx maps
+by that same policy: certainly not delivered -> ``RETRY`` (the caller puts the message back and
+pauses ``retry_after``: capped exponential backoff with jitter over consecutive faults of this
+sender, 1 s doubling up to 30 s), maybe delivered -> ``UNKNOWN`` (never resent: at most once).
 """
 
 from __future__ import annotations
@@ -24,20 +28,25 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot import backoff
 from bot.dialogue import Reply
 from bot.markup import split_html
 from bot.outbound import Attachment, Outcome, SendResult
 from handlers.frontend import message_params
+from handlers.request import Fault, RetryingRequest, fault_of
 
 log = logging.getLogger(__name__)
 
-# httpx errors (PTB keeps them as ``__cause__``) raised before any byte of the request was sent.
-NOT_SENT_CAUSES = ("ConnectError", "ConnectTimeout", "PoolTimeout")
+PAUSE_BASE = 1.0  # seconds: the first pause after a fault that certainly did not deliver
+PAUSE_CAP = 30.0
 GONE_MARKERS = ("chat not found", "user is deactivated", "chat was deleted", "peer_id_invalid")
 
 
-def outcome_of(exc: TelegramError) -> SendResult:
-    """The core's view of a Bot API error."""
+def outcome_of(
+    exc: TelegramError, strikes: int = 1, *, base: float = PAUSE_BASE, cap: float = PAUSE_CAP
+) -> SendResult:
+    """The core's view of a Bot API error; ``strikes``: consecutive not-delivered faults so far
+    (this one included), for the backoff of ``retry_after``."""
     if isinstance(exc, RetryAfter):
         with warnings.catch_warnings():  # PTB 22 deprecates the int form; both are handled here
             warnings.simplefilter("ignore")
@@ -53,21 +62,36 @@ def outcome_of(exc: TelegramError) -> SendResult:
         return SendResult(Outcome.FAILED, detail=f"400 {str(exc)[:120]}")
     if isinstance(exc, ChatMigrated):
         return SendResult(Outcome.GONE, detail="chat migrated")
-    cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else ""
-    if cause in NOT_SENT_CAUSES:
-        # httpx could not open a connection: the request never left, so it can be retried.
-        return SendResult(Outcome.RETRY, retry_after=1.0, detail=f"not sent: {cause}")
-    if isinstance(exc, TimedOut | NetworkError):
-        # The request may have reached Telegram: the outcome is unknown.
-        return SendResult(Outcome.UNKNOWN, detail=type(exc).__name__)
+    fault = fault_of(exc)
+    cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else type(exc).__name__
+    if fault is Fault.NOT_SENT:
+        # The request certainly did not reach Telegram (handlers/request.py): send it again later.
+        pause = backoff.delay(strikes, base=base, cap=cap)
+        return SendResult(Outcome.RETRY, retry_after=pause, detail=f"not sent: {_what(exc, cause)}")
+    if fault is Fault.MAYBE_SENT or isinstance(exc, TimedOut | NetworkError):
+        # The request may have reached Telegram: the outcome is unknown, never resent.
+        return SendResult(Outcome.UNKNOWN, detail=f"maybe sent: {_what(exc, cause)}")
     return SendResult(Outcome.FAILED, detail=type(exc).__name__)
+
+
+def _what(exc: TelegramError, cause: str) -> str:
+    status = getattr(exc, "status", None)
+    return f"HTTP {status}" if status else cause
 
 
 class BotSender:
     """Sends through a PTB ``Bot`` (plain Bot API JSON for texts, multipart for files)."""
 
-    def __init__(self, bot) -> None:
+    def __init__(self, bot, *, pause_base: float = PAUSE_BASE, pause_cap: float = PAUSE_CAP) -> None:
         self.bot = bot
+        self.pause_base = pause_base
+        self.pause_cap = pause_cap
+        self.strikes = 0  # consecutive faults that certainly did not deliver
+
+    def _failed(self, exc: TelegramError) -> SendResult:
+        not_sent = fault_of(exc) is Fault.NOT_SENT
+        self.strikes = self.strikes + 1 if not_sent else 0
+        return outcome_of(exc, max(1, self.strikes), base=self.pause_base, cap=self.pause_cap)
 
     async def send(self, chat_id: int, reply: Reply) -> SendResult:
         parts = split_html(reply.html)
@@ -79,9 +103,10 @@ class BotSender:
                     "sendMessage", api_kwargs={"chat_id": chat_id, **params}
                 )
             except TelegramError as exc:
-                return outcome_of(exc)
+                return self._failed(exc)
             if isinstance(result, dict):
                 message_id = result.get("message_id")
+        self.strikes = 0
         return SendResult(Outcome.SENT, message_id=message_id)
 
     async def send_file(
@@ -99,7 +124,8 @@ class BotSender:
             else:
                 message = await self.bot.send_document(chat_id, data, filename=attachment.filename, **kwargs)
         except TelegramError as exc:
-            return outcome_of(exc)
+            return self._failed(exc)
+        self.strikes = 0
         return SendResult(Outcome.SENT, message_id=message.message_id)
 
 
@@ -113,7 +139,12 @@ def make_bot(settings):
         if settings.flood_limit > 0
         else None
     )
-    return ExtBot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url, rate_limiter=limiter)
+    return ExtBot(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        rate_limiter=limiter,
+        request=RetryingRequest(),
+    )
 
 
 async def bot_username(settings) -> str:

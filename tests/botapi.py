@@ -21,6 +21,21 @@ client's timeout), or deliver and drop the connection without an answer (``drop`
 Telegram, a getUpdates arriving while another waits ends the waiting one with HTTP 409 Conflict
 (``conflicts`` counts them): two pollers of one bot cannot go unnoticed.
 
+Network and server faults, for any method: ``inject(kind, chat_id=…, method=…, count=…)`` makes
+matching requests (all of them, or the next ``count``) meet one of ``NET_FAULTS``:
+
+* ``error``: HTTP ``status`` (500, 502, 503, 504) with Telegram's JSON error body;
+* ``proxy``: HTTP ``status`` with an HTML page, as nginx in front of the Bot API answers;
+* ``reset``: close the socket with a TCP reset without answering, before reading the request
+  (right after its head when the fault names no chat, else before handling it);
+* ``reset_after``: handle the request (a message is delivered), then reset without answering;
+* ``hang``: hold the request ``fault_delay`` seconds (past the client's timeout) without handling
+  it, then close; ``hang_after``: handle it, then hold and close.
+
+``error`` and ``proxy`` answer before handling, or after it with ``deliver=True`` (a proxy that
+timed out while the Bot API went on). ``injected`` counts the faults met per kind; ``heal()``
+removes every injected fault.
+
 The server runs its own event loop in a thread (``start()``/``stop()``), so the bot under test
 talks to it over a real socket as it would to Telegram. Tests push updates with ``message()``,
 ``press()`` and ``push()`` and read what the bot sent from ``sent`` or ``wait_for()``.
@@ -33,6 +48,8 @@ import itertools
 import json
 import math
 import re
+import socket
+import struct
 import threading
 import time
 from collections import Counter, deque
@@ -61,8 +78,44 @@ class _DropConnection(Exception):
     """Close the connection without an answer (the request was handled)."""
 
 
+class _ResetConnection(Exception):
+    """Close the connection with a TCP reset, without an answer."""
+
+
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 FAULTS = ("blocked", "gone", "timeout", "drop")
+NET_FAULTS = ("error", "proxy", "reset", "reset_after", "hang", "hang_after")
+STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@dataclass
+class Fault:
+    """An injected fault: ``kind`` for requests matching ``chat_id`` and ``method`` (None: any),
+    the next ``count`` of them (None: until healed)."""
+
+    kind: str
+    status: int = 500
+    chat_id: int | None = None
+    method: str | None = None
+    count: int | None = None
+    deliver: bool = False
+
+    def matches(self, api_method: str, params: dict | None) -> bool:
+        if self.method is not None and self.method != api_method:
+            return False
+        if self.chat_id is None:
+            return True
+        if params is None:
+            return False
+        try:
+            return int(params.get("chat_id")) == self.chat_id
+        except (TypeError, ValueError):
+            return False
 
 
 class _HtmlCheck(HTMLParser):
@@ -152,6 +205,8 @@ class FakeBotApi:
         self._window: deque[float] = deque()
         self._chat_last: dict[int, float] = {}
         self._throttle: list[int] = []
+        self.net_faults: list[Fault] = []
+        self.injected: Counter[str] = Counter()  # kind -> requests that met it
         self.token = token
         self.username = username
         self.bot_id = int(token.split(":", 1)[0])
@@ -301,6 +356,44 @@ class FakeBotApi:
             raise ValueError(f"kind must be one of {FAULTS}")
         self.faults[chat_id] = kind
 
+    def inject(
+        self,
+        kind: str,
+        *,
+        status: int = 500,
+        chat_id: int | None = None,
+        method: str | None = None,
+        count: int | None = None,
+        deliver: bool = False,
+    ) -> Fault:
+        """Make matching requests meet ``kind`` (one of NET_FAULTS); see the module docstring."""
+        if kind not in NET_FAULTS:
+            raise ValueError(f"kind must be one of {NET_FAULTS}")
+        if kind in ("error", "proxy") and not 500 <= status <= 599:
+            raise ValueError("status must be a 5xx")
+        fault = Fault(kind, status, chat_id, method, count, deliver)
+        with self._lock:
+            self.net_faults.append(fault)
+        return fault
+
+    def heal(self) -> None:
+        """Remove every injected fault."""
+        with self._lock:
+            self.net_faults.clear()
+
+    def _take_fault(self, api_method: str, params: dict | None, kinds=NET_FAULTS) -> Fault | None:
+        """The first injected fault matching this request (its count is used up by one)."""
+        with self._lock:
+            for fault in self.net_faults:
+                if fault.kind in kinds and fault.matches(api_method, params):
+                    if fault.count is not None:
+                        fault.count -= 1
+                        if fault.count <= 0:
+                            self.net_faults.remove(fault)
+                    self.injected[fault.kind] += 1
+                    return fault
+        return None
+
     def throttle(self, count: int = 1, retry_after: int = 1) -> None:
         """Answer the next ``count`` sends with 429 and ``retry_after``."""
         self._throttle.extend([retry_after] * count)
@@ -381,18 +474,30 @@ class FakeBotApi:
                     if ":" in line:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
+                early = [f for f in self.net_faults if f.kind == "reset" and f.chat_id is None]
+                if early and self._take_fault(self._api_method(target), None, ("reset",)):
+                    raise _ResetConnection  # before reading the body
                 body = b""
                 if "content-length" in headers:
                     body = await reader.readexactly(int(headers["content-length"]))
                 status, payload = await self._dispatch(method, target, headers, body)
-                data = json.dumps(payload, ensure_ascii=False).encode()
+                if isinstance(payload, bytes):  # a proxy's HTML page
+                    data, ctype = payload, "text/html"
+                else:
+                    data, ctype = json.dumps(payload, ensure_ascii=False).encode(), "application/json"
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                    f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n"
                     "Connection: keep-alive\r\n\r\n".encode()
                     + data
                 )
                 await writer.drain()
+        except _ResetConnection:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:  # SO_LINGER 0: close() sends RST instead of FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            return
         except (
             asyncio.IncompleteReadError,
             ConnectionError,
@@ -404,7 +509,24 @@ class FakeBotApi:
         finally:
             writer.close()
 
-    async def _dispatch(self, method: str, target: str, headers: dict, body: bytes) -> tuple[int, dict]:
+    def _api_method(self, target: str) -> str:
+        path = urlsplit(target).path
+        prefix = f"/bot{self.token}/"
+        return path[len(prefix) :] if path.startswith(prefix) else ""
+
+    def _fault_answer(self, fault: Fault) -> tuple[int, dict | bytes]:
+        text = STATUS_TEXT.get(fault.status, "Server Error")
+        if fault.kind == "error":
+            return fault.status, {"ok": False, "error_code": fault.status, "description": text}
+        return fault.status, (
+            f"<html>\r\n<head><title>{fault.status} {text}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{fault.status} {text}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            "</body>\r\n</html>\r\n"
+        ).encode()
+
+    async def _dispatch(
+        self, method: str, target: str, headers: dict, body: bytes
+    ) -> tuple[int, dict | bytes]:
         self.requests += 1
         parts = urlsplit(target)
         path = parts.path
@@ -428,6 +550,15 @@ class FakeBotApi:
         handler = getattr(self, "_api_" + api_method, None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        net = self._take_fault(api_method, params) if self.net_faults else None
+        if net is not None and not net.deliver:
+            if net.kind == "reset":
+                raise _ResetConnection
+            if net.kind == "hang":
+                await asyncio.sleep(self.fault_delay)
+                raise _DropConnection
+            if net.kind in ("error", "proxy"):
+                return self._fault_answer(net)
         try:
             fault = self._gate(params) if api_method in SEND_METHODS else None
             result = await handler(params)
@@ -436,6 +567,14 @@ class FakeBotApi:
             if exc.parameters:
                 error["parameters"] = exc.parameters
             return exc.code, error
+        if net is not None:
+            if net.kind == "reset_after":
+                raise _ResetConnection
+            if net.kind == "hang_after":
+                await asyncio.sleep(self.fault_delay)
+                raise _DropConnection
+            if net.kind in ("error", "proxy"):
+                return self._fault_answer(net)
         if fault == "timeout":
             await asyncio.sleep(self.fault_delay)
         elif fault == "drop":

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.locks import Leadership
 from bot.models import utcnow
@@ -38,6 +38,7 @@ from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender
+from handlers.updates import ReadableUpdatesBot
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +64,20 @@ def build_application(
     ``request`` (default: ``RetryingRequest``, the Bot API fault policy of ``handlers/request.py``)
     carries every call but ``getUpdates``, which PTB's polling loop retries by itself.
     """
-    builder: ApplicationBuilder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .concurrent_updates(PerChatUpdateProcessor(concurrency))
-    )
+    file_url = None
     if base_url.rstrip("/").endswith("/bot"):
-        builder = builder.base_file_url(base_url.rstrip("/")[: -len("/bot")] + "/file/bot")
-    if flood_limit > 0:
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=flood_limit, max_retries=3))
-    builder = builder.request(request if request is not None else RetryingRequest())
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+        file_url = base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+    bot = ReadableUpdatesBot(
+        token,
+        base_url=base_url,
+        **({"base_file_url": file_url} if file_url else {}),
+        request=request if request is not None else RetryingRequest(),
+        get_updates_request=get_updates_request if get_updates_request is not None else HTTPXRequest(),
+        rate_limiter=AIORateLimiter(overall_max_rate=flood_limit, max_retries=3) if flood_limit > 0 else None,
+    )
+    builder: ApplicationBuilder = (
+        ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(concurrency))
+    )
 
     async def post_init(app: Application) -> None:
         await frontend.set_commands(app)

@@ -31,7 +31,7 @@ from handlers.request import Fault, RetryingRequest, fault_of
 from handlers.sender import BotSender, outcome_of
 from tests.botapi import FakeBotApi
 from tests.helpers import seed_subscribers
-from tests.test_staff import MONDAY, backdate_assignments, linked, parts, store  # noqa: F401
+from tests.test_staff import MONDAY, backdate_assignments, linked, parts  # noqa: F401
 from tests.tgharness import PollingBot
 
 NOT_SENT = [("error", 500), ("error", 502), ("error", 503), ("error", 504), ("proxy", 503)]

@@ -17,20 +17,25 @@ pick_python() {
 }
 
 # bootstrap_venv [extra]: create .venv and install the project (with an optional extra, e.g. test).
+# Every dependency, transitive ones included, comes from the lock file .ci/requirements[-extra].lock,
+# pinned with hashes (pip --require-hashes); the project itself is then installed without deps.
 bootstrap_venv() {
-  local extra=${1:-} py stamp want
+  local extra=${1:-} py stamp want lock
   py=$(pick_python)
+  lock=.ci/requirements${extra:+-$extra}.lock
+  [[ -f $lock ]] || die "$lock is missing (see the header of .ci/requirements.lock)"
   if [[ ! -x .venv/bin/python ]]; then
     note "creating .venv with $py"
     "$py" -m venv .venv || die "could not create the virtual environment (.venv); on Debian: apt-get install python3-venv"
   fi
-  want="$(sha256sum pyproject.toml | cut -c1-16)-${extra}"
+  want="$(cat pyproject.toml "$lock" | sha256sum | cut -c1-16)-${extra}"
   stamp=.venv/.ankommen-installed
   if [[ ! -f $stamp ]] || ! grep -qx -- "$want" "$stamp"; then
-    note "installing dependencies into .venv"
+    note "installing dependencies into .venv from $lock"
     local log=.venv/pip-install.log
     if ! { .venv/bin/python -m pip install --upgrade pip &&
-           .venv/bin/python -m pip install -e ".${extra:+[$extra]}"; } >"$log" 2>&1; then
+           .venv/bin/python -m pip install --require-hashes -r "$lock" &&
+           .venv/bin/python -m pip install --no-deps -e ".${extra:+[$extra]}"; } >"$log" 2>&1; then
       tail -n 40 "$log" >&2
       die "pip install failed (full log: $log)"
     fi

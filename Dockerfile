@@ -15,10 +15,13 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/ankommen ankomme
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY .ci/requirements.lock ./.ci/requirements.lock
+# The same pinned, hash-checked packages that CI audits and tests with.
+RUN pip install --no-cache-dir --require-hashes -r .ci/requirements.lock
 COPY bot ./bot
 COPY handlers ./handlers
 COPY migrations ./migrations
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir --no-deps -e .
 COPY locales ./locales
 COPY data ./data
 

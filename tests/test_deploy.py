@@ -45,3 +45,6 @@ def test_the_image_runs_the_main_job():
     assert 'ENTRYPOINT ["ankommen"]' in dockerfile and 'CMD ["run"]' in dockerfile
     for part in ("bot", "handlers", "migrations", "locales", "data"):
         assert f"COPY {part} ./{part}" in dockerfile
+    # The image installs what CI audited: the hashed lock file, which exists.
+    assert "--require-hashes -r .ci/requirements.lock" in dockerfile
+    assert (paths.PROJECT_ROOT / ".ci" / "requirements.lock").is_file()

@@ -109,9 +109,7 @@ class TickResult:
         return dict(self.__dict__)
 
 
-@db.retry_transient(
-    "_claim", "_staff", "_settle", "_release", "_unclaim", "_claim_reminders", "_claim_escalations"
-)
+@db.retry_transient("_claim", "_staff", "_settle", "_release", "_unclaim", "_claim_follow_ups")
 class StatusLoop:
     def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig):
         self.engine = engine
@@ -328,19 +326,24 @@ class StatusLoop:
         result.deferred += len(unsendable)
 
     # -- 4. remind and escalate -----------------------------------------------------------------
-    def _claim_reminders(self, now: datetime) -> list:
+    def _claim_follow_ups(self, stamp: str, due: str, now: datetime, returning, limit=None) -> list:
+        """Sent prompts whose ``due`` time passed and whose ``stamp`` is unset: claimed by
+        setting ``stamp`` (``reminded_at`` / ``escalated_at``) before anything is sent."""
         with self.engine.begin() as conn:
             return claim_rows(
                 conn,
                 P,
-                [P.c.state == "sent", P.c.reminded_at.is_(None), P.c.remind_at <= now],
-                {"reminded_at": now},
-                (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
-                limit=self.config.batch,
+                [P.c.state == "sent", P.c[stamp].is_(None), P.c[due] <= now],
+                {stamp: now},
+                returning,
+                limit=limit,
             )
 
     async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        rows = self._claim_reminders(now)
+        rows = self._claim_follow_ups(
+            "reminded_at", "remind_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
+            limit=self.config.batch,
+        )  # fmt: skip
         if not rows:
             return
         staff = self._staff()
@@ -366,18 +369,10 @@ class StatusLoop:
                 break
             result.reminders += 1
 
-    def _claim_escalations(self, now: datetime) -> list:
-        with self.engine.begin() as conn:
-            return claim_rows(
-                conn,
-                P,
-                [P.c.state == "sent", P.c.escalated_at.is_(None), P.c.escalate_at <= now],
-                {"escalated_at": now},
-                (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_at),
-            )
-
     async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        rows = self._claim_escalations(now)
+        rows = self._claim_follow_ups(
+            "escalated_at", "escalate_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_at)
+        )
         if not rows:
             return
         staff = self._staff()

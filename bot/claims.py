@@ -36,13 +36,16 @@ def claim_rows(
     limit: int | None = None,
     order_by: Sequence[Any] = (),
     join: tuple[sa.Table, Any] | None = None,
-    join_where: Sequence[Any] = (),
+    pick_where: Sequence[Any] = (),
 ) -> list[sa.Row]:
     """Claim up to ``limit`` rows of ``table`` matching ``where``; returns the ``returning`` columns.
 
-    ``where`` speaks of ``table``'s own columns. ``join`` is an optional (table, on-clause) with
-    ``join_where`` conditions on it that only the pick checks (the outbox picks deliveries of
-    issues that are being sent); only ``table``'s rows are locked.
+    ``where`` speaks of ``table``'s own columns and is checked again by the ``UPDATE``; keep it to
+    what can change between the pick and the write (a state). ``pick_where`` holds conditions
+    only the pick checks: on ``table`` (which issues) or on ``join``, an optional (table,
+    on-clause) (the outbox picks deliveries of issues that are being sent). Repeating an
+    ``IN (…)`` of ``pick_where`` in the ``UPDATE`` made PostgreSQL plan it three times slower.
+    Only ``table``'s rows are locked.
     """
     pick_from = table.alias("pick")
     # Conditions are written against ``table``; the pick reads them from its alias.
@@ -50,7 +53,8 @@ def claim_rows(
     pick = sa.select(pick_from.c.id)
     if join is not None:
         other, on = join
-        pick = pick.join(other, adapt(on)).where(*join_where)
+        pick = pick.join(other, adapt(on))
+    pick = pick.where(*(adapt(w) for w in pick_where))
     pick = pick.where(*(adapt(w) for w in where)).order_by(*(adapt(o) for o in order_by or (table.c.id,)))
     if limit is not None:
         pick = pick.limit(limit)

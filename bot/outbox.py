@@ -130,19 +130,19 @@ class OutboxStore:
         return released, unknown
 
     def claim(self, n: int, issue_ids: list[int] | None = None) -> list[Job]:
-        where = [D.c.state == "pending"]
+        which = [I.c.state == "sending"]
         if issue_ids:
-            where.append(D.c.issue_id.in_(issue_ids))
+            which.append(D.c.issue_id.in_(issue_ids))
         with self.engine.begin() as conn:
             rows = claim_rows(
                 conn,
                 D,
-                where,
+                [D.c.state == "pending"],
                 {"state": "claimed", "worker": self.worker, "lease_until": utcnow() + self.lease},
                 (D.c.id, D.c.issue_id, D.c.chat_id, D.c.language),
                 limit=n,
                 join=(I, I.c.id == D.c.issue_id),
-                join_where=[I.c.state == "sending"],
+                pick_where=which,
             )
         return sorted((Job(*r) for r in rows), key=lambda j: j.id)
 

@@ -80,11 +80,14 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
         os.close(fd)
 
 
+def _lock_engine(engine: Engine) -> Engine:
+    # Not the pool: a lock lives as long as its one session, and a pooled connection could be
+    # recycled (or pre-pinged into a new session) underneath it.
+    return sa.create_engine(engine.url, poolclass=sa.pool.NullPool, connect_args=KEEPALIVES)
+
+
 def _lock_connection(engine: Engine) -> Connection:
-    # Not from the pool: the lock lives as long as this one session, and a pooled connection
-    # could be recycled (or pre-pinged into a new session) underneath it.
-    lock_engine = sa.create_engine(engine.url, poolclass=sa.pool.NullPool, connect_args=KEEPALIVES)
-    return lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return _lock_engine(engine).connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _lock_path(engine: Engine, key: int) -> Path | None:
@@ -102,6 +105,7 @@ class Leadership:
         self.engine = engine
         self.key = lock_key(token)
         self.postgres = engine.dialect.name == "postgresql"
+        self._lock_engine = _lock_engine(engine) if self.postgres else None  # one, for every try
         self._conn: Connection | None = None
         self._file: int | None = None
 
@@ -150,11 +154,15 @@ class Leadership:
 
     # -- PostgreSQL ------------------------------------------------------------------------------
     def _acquire_pg(self) -> bool:
+        conn = None
         try:
-            conn = _lock_connection(self.engine)
+            conn = self._lock_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar_one()
         except Exception:  # noqa: BLE001 - the store is away: try again later
             log.warning("could not reach the store to take the polling lock")
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
             return False
         if got:
             self._conn = conn

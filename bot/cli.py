@@ -7,6 +7,7 @@ Telegram layer.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -21,6 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ankommen",
         description="Ankommen: the integration concept of the City of Magdeburg as a multilingual chat.",
+    )
+    p.add_argument(
+        "--now",
+        dest="clock_now",
+        type=staff_cli._iso_time,
+        metavar="TIME",
+        help="run as if it were this moment (ISO 8601), for every part of the command; "
+        "overrides ANKOMMEN_NOW (default: the real time)",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -103,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"ankommen: configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.clock_now is not None:
+        settings = dataclasses.replace(settings, now=args.clock_now)
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import html
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -38,6 +39,7 @@ from babel.numbers import format_decimal
 
 from bot import paths
 from bot.catalog import Catalog, MeasureView, OfferView, Status, pick_text
+from bot.clock import Clock
 from bot.i18n import Translations
 from bot.languages import (
     SUPPORTED_LANGUAGES,
@@ -141,8 +143,10 @@ class Dialogue:
         max_sessions: int = 10_000,
         recorder: Recorder | None = None,
         subscriptions: Subscriptions | None = None,
+        clock: Callable[[], datetime] | None = None,
     ):
         self.catalog = catalog
+        self.clock: Callable[[], datetime] = clock or Clock()
         self.subscriptions: Subscriptions = subscriptions or MemorySubscriptions(
             load_definitions(paths.DATA_DIR)
         )
@@ -650,7 +654,7 @@ class Dialogue:
         label = self._status_label(lang, status.status)
         day = format_date(status.reported_at.astimezone(self.tz).date(), format="long", locale=lang)
         line = _("Status: {status}, last confirmed {date}.").format(status=label, date=isolate(day, lang))
-        age = (datetime.now(self.tz) - status.reported_at).days
+        age = (self.clock() - status.reported_at).days
         if age > STALE_AFTER_DAYS:
             line += " " + _("Not confirmed for more than six months.")
         return esc(line)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from bot import db
 from bot.catalog import Catalog
+from bot.clock import Clock
 from bot.content import ContentError, load_content
 from bot.dialogue import Dialogue, Preferences, Recorder
 from bot.i18n import Translations
@@ -34,6 +35,8 @@ class Core:
     catalog: Catalog
     translations: Translations
     newsletters: dict[str, Newsletter] = field(default_factory=dict)
+    # The process's one clock (bot.clock.Clock): the real time, or ANKOMMEN_NOW / --now running on.
+    clock: Clock = field(default_factory=Clock)
 
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
         """A dialogue on this core; by default preferences, subscriptions and records live in the
@@ -51,24 +54,27 @@ class Core:
             timezone=self.settings.timezone,
             recorder=recorder if recorder is not None else StoreRecorder(self.engine),
             subscriptions=subscriptions,
+            clock=self.clock,
         )
 
     def staff_directory(self):
         from bot.staff import StaffDirectory
 
-        return StaffDirectory(self.engine, self.catalog.measures)
+        return StaffDirectory(self.engine, self.catalog.measures, clock=self.clock)
 
     def staff_desk(self, clock=None):
         from bot.staffdesk import StaffDesk
 
-        kw = {"clock": clock} if clock is not None else {}
+        directory = self.staff_directory()
+        if clock is not None:
+            directory.clock = clock
         return StaffDesk(
-            self.staff_directory(),
+            directory,
             self.catalog,
             self.translations,
             timezone=self.settings.timezone,
             correction_hours=self.settings.correction_hours,
-            **kw,
+            clock=clock or self.clock,
         )
 
     def status_loop(self, desk=None):
@@ -105,7 +111,7 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
             if result.changed:
                 log.info("content imported:\n%s", result.summary())
     newsletters = load_definitions(settings.data_dir)
-    return Core(settings, engine, Catalog.load(engine), Translations(), newsletters)
+    return Core(settings, engine, Catalog.load(engine), Translations(), newsletters, settings.clock())
 
 
 def store_has_content(engine: Engine) -> bool:

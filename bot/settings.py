@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -55,6 +55,14 @@ class Settings:
     newsletter_lease: int = 10
     leader_check_seconds: int = 5
     db_busy_timeout: float = 10.0
+    # ANKOMMEN_NOW / ankommen --now: the moment the process's clock starts at (None: the real time)
+    now: datetime | None = None
+
+    def clock(self):
+        """The process's one clock (``bot.clock.Clock``): the real time, or ``now`` running on."""
+        from bot.clock import Clock
+
+        return Clock(self.now)
 
     @property
     def is_sqlite(self) -> bool:
@@ -175,6 +183,17 @@ class Settings:
             raise SettingsError(
                 f"ANKOMMEN_DB_BUSY_TIMEOUT must be seconds, more than 0 and at most 300; got {busy_raw!r}."
             )
+        raw_now = get("ANKOMMEN_NOW")
+        now = None
+        if raw_now is not None:
+            from bot.clock import parse_moment
+
+            try:
+                now = parse_moment(raw_now)
+            except ValueError:
+                raise SettingsError(
+                    f"ANKOMMEN_NOW must be an ISO 8601 time like 2026-12-24T10:00+01:00; got {raw_now!r}."
+                ) from None
         return cls(
             database_url=database_url,
             telegram_bot_token=token,
@@ -205,6 +224,7 @@ class Settings:
             newsletter_lease=lease,
             leader_check_seconds=leader_check,
             db_busy_timeout=busy,
+            now=now,
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -85,9 +86,10 @@ def is_away(member: StaffMember, today: date) -> bool:
 
 @db.retry_transient()
 class StaffDirectory:
-    def __init__(self, engine: Engine, measures: set[str] | dict):
+    def __init__(self, engine: Engine, measures: set[str] | dict, clock: Callable[[], datetime] = utcnow):
         self.engine = engine
         self.measures = set(measures)
+        self.clock = clock  # the process's one clock (bot.clock): assignments, invites, records
 
     # -- administration (CLI) ----------------------------------------------------------------
     def add(
@@ -110,7 +112,12 @@ class StaffDirectory:
             if deputy_id is not None and s.get(StaffMember, deputy_id) is None:
                 raise StaffError(f"there is no staff member {deputy_id} to be the deputy")
             member = StaffMember(
-                name=name, organisation=organisation, role=role, language=language, deputy_id=deputy_id
+                name=name,
+                organisation=organisation,
+                role=role,
+                language=language,
+                deputy_id=deputy_id,
+                created_at=self.clock(),
             )
             s.add(member)
             s.commit()
@@ -142,7 +149,7 @@ class StaffDirectory:
             have = set(s.exec(select(Assignment.measure_number).where(Assignment.staff_id == staff_id)).all())
             new = [m for m in measures if m not in have]
             for m in new:
-                s.add(Assignment(staff_id=staff_id, measure_number=m))
+                s.add(Assignment(staff_id=staff_id, measure_number=m, created_at=self.clock()))
             s.commit()
             return new
 
@@ -260,7 +267,9 @@ class StaffDirectory:
                     select(StaffMember).where(StaffMember.name == name, StaffMember.organisation == org)
                 ).first()
                 if member is None:
-                    member = StaffMember(name=name, organisation=org, role=role, language=lang)
+                    member = StaffMember(
+                        name=name, organisation=org, role=role, language=lang, created_at=self.clock()
+                    )
                     s.add(member)
                     s.flush()
                     added += 1
@@ -272,14 +281,14 @@ class StaffDirectory:
                 )
                 for m in measures:
                     if m not in have:
-                        s.add(Assignment(staff_id=member.id, measure_number=m))
+                        s.add(Assignment(staff_id=member.id, measure_number=m, created_at=self.clock()))
             s.commit()
         return added, updated
 
     # -- onboarding --------------------------------------------------------------------------
     def invite(self, staff_id: int, *, now: datetime | None = None, days: int = 14) -> str:
         """A new one-time code for ``staff_id``; earlier unused codes stay valid until they expire."""
-        now = now or utcnow()
+        now = now or self.clock()
         code = CODE_PREFIX + secrets.token_urlsafe(18)
         with Session(self.engine) as s:
             self._member(s, staff_id)
@@ -297,7 +306,7 @@ class StaffDirectory:
     def link(
         self, chat_id: int, code: str, *, now: datetime | None = None
     ) -> tuple[LinkOutcome, StaffMember | None]:
-        now = now or utcnow()
+        now = now or self.clock()
         digest = hash_code(code)
         with Session(self.engine) as s:
             invite = s.exec(select(StaffInvite).where(StaffInvite.code_hash == digest)).first()
@@ -388,7 +397,7 @@ class StaffDirectory:
             raise StaffError(f"unknown status {status!r}")
         if progress is not None and not 0 <= progress <= 100:
             raise StaffError("progress is a percentage from 0 to 100")
-        now = now or utcnow()
+        now = now or self.clock()
         with Session(self.engine) as s:
             report = StatusReport(
                 measure_number=measure,
@@ -428,7 +437,7 @@ class StaffDirectory:
             return s.get(StatusDraft, staff_id)
 
     def save_draft(self, draft: StatusDraft, *, now: datetime | None = None) -> StatusDraft:
-        draft.updated_at = now or utcnow()
+        draft.updated_at = now or self.clock()
         with Session(self.engine) as s:
             merged = s.merge(draft)
             s.commit()

@@ -80,7 +80,11 @@ def register(sub) -> None:
     rem = sub.add_parser("reminders", help="the status loop: prompts, reminders, escalations")
     rs = rem.add_subparsers(dest="reminders_command", required=True, metavar="SUBCOMMAND")
     tick = rs.add_parser("tick", help="run one tick now (the running bot ticks every minute)")
-    tick.add_argument("--now", type=_iso_time, help="pretend it is this time (ISO 8601; default: now)")
+    tick.add_argument(
+        "--now",
+        type=_iso_time,
+        help="pretend it is this time (ISO 8601; default: the clock, see ankommen --now)",
+    )
     tick.add_argument("--dry-run", action="store_true", help="only scan: create due prompts, send nothing")
 
     rep = sub.add_parser("report", help="the implementation report (measure 7.16)")
@@ -201,11 +205,10 @@ def _staff(args, settings, directory) -> int:
 
 
 def cmd_reminders(args, settings) -> int:
-    from bot.models import utcnow
     from bot.services import open_core
 
-    now = args.now or utcnow()
     core = open_core(settings, sync_content=None)
+    now = args.now or core.clock()
     loop = core.status_loop(core.staff_desk(clock=lambda: now))
     try:
         if args.dry_run:
@@ -229,13 +232,12 @@ def cmd_reminders(args, settings) -> int:
 
 def cmd_report(args, settings) -> int:
     from bot import report
-    from bot.models import utcnow
     from bot.services import open_core
 
     core = open_core(settings, sync_content=None)
     try:
         since = datetime.combine(args.since, datetime.min.time(), tzinfo=UTC) if args.since else None
-        data = report.for_core(core, now=args.now or utcnow(), since=since)
+        data = report.for_core(core, now=args.now or core.clock(), since=since)
         files = report.write(args.format, args.out, data, core.translations)
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}")

@@ -32,7 +32,6 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.locks import Leadership
-from bot.models import utcnow
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
@@ -89,18 +88,18 @@ def build_application(
     frontend.install(app)
     if status_loop is not None:
         app.job_queue.run_repeating(
-            _status_tick(status_loop), interval=tick_interval, first=tick_interval, name="status-loop",
+            _status_tick(status_loop, status_loop.desk.clock), interval=tick_interval, first=tick_interval, name="status-loop",
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )  # fmt: skip
     return app
 
 
-def _status_tick(loop):
+def _status_tick(loop, clock):
     """The JobQueue job: one status-loop tick (prompts, reminders, escalations) per interval."""
 
     async def tick(context) -> None:
         try:
-            await loop.tick(utcnow(), BotSender(context.bot))
+            await loop.tick(clock(), BotSender(context.bot))
         except Exception:  # noqa: BLE001 - the next tick tries again; the rows say what is left
             log.exception("the status tick failed")
 
@@ -111,7 +110,7 @@ def report_files(core) -> tuple[bytes, bytes]:
     """The HTML report (chart embedded) and the chart alone, for /report."""
     from bot import report
 
-    data = report.for_core(core, now=utcnow())
+    data = report.for_core(core, now=core.clock())
     png = report.chart_png(data, core.translations)
     return report.render_html(data, core.translations, png).encode(), png
 

@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -25,10 +25,10 @@ from bot.settings import Settings
 from handlers.app import assemble
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, Upload
+from tests.dates import CASES, DateCase
 from tests.tgharness import PollingBot
 
 ANNA, BERT, CORA, RESIDENT = 5101, 5102, 5103, 5999
-MONDAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # 10:30 in Magdeburg, a working day
 
 
 class Clock:
@@ -39,10 +39,17 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(params=CASES, ids=str)
+def case(request) -> DateCase:
+    """Every date-sensitive test runs at each fixed date of ``tests/dates.py``."""
+    return request.param
+
+
 @pytest.fixture
-def world(tmp_path):
+def world(tmp_path, case):
     """The production wiring (``handlers.app.assemble``: residents, staff desk, /report and the
-    newsletters on one Application) against the loopback server; the test drives the clock."""
+    newsletters on one Application) against the loopback server; the test drives the clock, and
+    the store and the CLI start at the case's moment (``ANKOMMEN_NOW``)."""
     with FakeBotApi() as api:
         settings = Settings.from_env(
             {
@@ -51,10 +58,11 @@ def world(tmp_path):
                 "TELEGRAM_BOT_TOKEN": api.token,
                 "TELEGRAM_API_BASE_URL": api.base_url,
                 "TELEGRAM_FLOOD_LIMIT": "0",
+                "ANKOMMEN_NOW": case.assigned.isoformat(),
             }
         )
         core = open_core(settings)
-        clock = Clock(MONDAY - timedelta(days=3))
+        clock = Clock(case.assigned)
         desk = core.staff_desk(clock=clock)
         loop = core.status_loop(desk)
         app = assemble(core, settings, desk=desk, status_tick=3600)  # the test ticks by itself
@@ -92,10 +100,14 @@ def cli(settings_env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
+def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path, case):
     core, clock, desk, loop, api, settings = world
     de = core.translations.get("de").gettext
-    env = {"ANKOMMEN_STATE_DIR": str(tmp_path), "TELEGRAM_BOT_USERNAME": "AnkommenTestBot"}
+    env = {
+        "ANKOMMEN_STATE_DIR": str(tmp_path),
+        "TELEGRAM_BOT_USERNAME": "AnkommenTestBot",
+        "ANKOMMEN_NOW": case.assigned.isoformat(),
+    }
 
     # -- onboarding in three commands ------------------------------------------------------------
     out = cli(env, "staff", "add", "--name", "Anna Beispiel", "--org", "Sozial- und Wohnungsamt")
@@ -128,17 +140,17 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
     assert [c["command"] for c in api.scoped_commands[(CORA, "")]][-2:] == ["report", "newsletter"]
 
     # -- the prompt falls due at the first working-day slot after the assignment ----------------
-    friday_evening = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
-    clock.now = friday_evening
-    result = tick(api, loop, friday_evening)
-    assert result.prompts == 0  # outside the working-day window: nothing is sent at night
-    clock.now = MONDAY
-    result = tick(api, loop, MONDAY)
+    early = case.prompt - timedelta(minutes=1)
+    clock.now = early
+    result = tick(api, loop, early)
+    assert result.prompts == 0  # before the first working-day slot nothing is sent
+    clock.now = case.prompt
+    result = tick(api, loop, case.prompt)
     assert result.prompts == 2 and result.in_window
     prompts = {p.text.split("\n")[0]: p for p in api.calls(chat_id=ANNA)[-2:]}
     prompt = next(p for head, p in prompts.items() if "4.14" in head)
     assert len(prompt.buttons) == 6  # the six statuses
-    assert tick(api, loop, MONDAY + timedelta(minutes=1)).prompts == 0  # nothing twice
+    assert tick(api, loop, case.prompt + timedelta(minutes=1)).prompts == 0  # nothing twice
 
     # -- two taps: a status, then save -------------------------------------------------------------
     (confirm,) = press(api, prompt, "K:s:4.14:o")
@@ -148,7 +160,7 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
     with Session(core.engine) as s:
         report = s.exec(select(StatusReport).where(StatusReport.measure_number == "4.14")).one()
         assert (report.status, report.staff_id) == ("on_track", anna_id)
-        assert report.reported_at == MONDAY
+        assert report.reported_at == case.prompt
         states = {p.measure_number: p.state for p in s.exec(select(Prompt)).all()}
     assert states == {"4.14": "answered", "4.3": "sent"}
 
@@ -160,15 +172,16 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
     assert de("in progress, on track") in card.text
 
     # -- silence on 4.3: a reminder after 7 days, an escalation after 14 -------------------------
-    day6 = MONDAY + timedelta(days=6)
-    assert tick(api, loop, day6).reminders == 0
-    day7 = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    assert tick(api, loop, case.prompt + timedelta(days=6)).reminders == 0
+    assert tick(api, loop, case.reminder - timedelta(minutes=1)).reminders == 0
+    day7 = case.reminder
     result = tick(api, loop, day7)
     assert result.reminders == 1
     reminder = api.calls(chat_id=ANNA)[-1]
     assert de("Reminder: the status of measure {number} is still open.").format(number="4.3") in reminder.text
     assert tick(api, loop, day7 + timedelta(hours=1)).reminders == 0
-    day14 = datetime(2026, 12, 14, 9, 30, tzinfo=UTC)
+    assert tick(api, loop, case.escalation - timedelta(minutes=1)).escalations == 0
+    day14 = case.escalation
     result = tick(api, loop, day14)
     assert result.escalations == 1
     digest = api.calls(chat_id=CORA)[-1]
@@ -197,14 +210,16 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
     assert refused.text == de("Only coordinators can request the report.")
 
 
-def test_reminders_tick_cli_sends_once_across_processes(tmp_path):
-    """``ankommen reminders tick --now`` as a real process against the loopback server: the
-    second run finds everything already sent (state lives in the store, not in memory)."""
+def test_reminders_tick_cli_sends_once_across_processes(tmp_path, case):
+    """``ankommen reminders tick`` as a real process against the loopback server, on the clock
+    that ``ankommen --now`` sets: the second run finds everything already sent (state lives in
+    the store, not in memory)."""
     with FakeBotApi() as api:
         env = {
             "ANKOMMEN_STATE_DIR": str(tmp_path),
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_BASE_URL": api.base_url,
+            "ANKOMMEN_NOW": case.assigned.isoformat(),
         }
         settings = Settings.from_env(env)
         core = open_core(settings)
@@ -214,18 +229,19 @@ def test_reminders_tick_cli_sends_once_across_processes(tmp_path):
         code = directory.invite(member.id)
         assert directory.link(777, code)[0].value == "linked"
         core.engine.dispose()
-        now = (datetime.now(UTC) + timedelta(days=10)).replace(hour=11, minute=0)
-        while now.weekday() >= 5:
-            now += timedelta(days=1)
-        first = cli(env, "reminders", "tick", "--now", now.isoformat())
+        before = cli(env, "--now", (case.prompt - timedelta(minutes=1)).isoformat(), "reminders", "tick")
+        assert before.returncode == 0, before.stderr
+        assert json.loads(before.stdout)["prompts"] == 0
+        first = cli(env, "--now", case.prompt.isoformat(), "reminders", "tick")
         assert first.returncode == 0, first.stderr
         assert json.loads(first.stdout)["prompts"] == 1
-        second = cli(env, "reminders", "tick", "--now", (now + timedelta(minutes=1)).isoformat())
+        second = cli(env, "reminders", "tick", "--now", (case.prompt + timedelta(minutes=1)).isoformat())
         assert json.loads(second.stdout)["prompts"] == 0
         assert len(api.calls(chat_id=777)) == 1
         assert api.token not in first.stderr + second.stderr
 
 
+@pytest.mark.parametrize("case", CASES[:1], ids=str)  # not date-sensitive: one date is enough
 def test_a_coordinator_linked_by_invite_can_compose_a_newsletter(world):
     """Issues 5 and 6 meet: the coordinator role comes from the staff directory and the invite."""
     core, _clock, _desk, _loop, api, _settings = world

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import paths
 from bot.languages import FALLBACK_CHAIN
 from bot.models import (
     ActionField,
@@ -28,6 +30,8 @@ from bot.models import (
     StatusReport,
     Translation,
 )
+from bot.referrals import Referrals
+from bot.safety import Safety
 from bot.search import (
     W_ACCESS,
     W_BODY,
@@ -49,6 +53,7 @@ class Text:
     access: str | None
     keywords: tuple[str, ...]
     machine: bool
+    outdated: bool = False
 
 
 @dataclass
@@ -63,6 +68,29 @@ class Responsible:
     org: OrgView
     as_printed: str
     lead: bool
+    # Named after "in Kooperation mit" / "in Zusammenarbeit mit" / "im Zusammenwirken mit": a
+    # partner of the bodies in charge, not one of them (derived from the verbatim text).
+    partner: bool = False
+
+
+_PARTNER_MARKERS = ("in Kooperation mit", "in Kooperation", "in Zusammenarbeit mit", "im Zusammenwirken mit")
+
+
+def partner_from(responsible_de: str) -> int | None:
+    """Where the partners begin in a "Verantwortlich" text, or None when it names none."""
+    found = [responsible_de.find(m) for m in _PARTNER_MARKERS if m in responsible_de]
+    return min(found) if found else None
+
+
+def load_stages(data_dir: Path) -> dict[str, str]:
+    """data/concept/stages.yaml: measure number -> planned | review | continuing | internal."""
+    import yaml
+
+    path = Path(data_dir) / "concept" / "stages.yaml"
+    if not path.exists():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): v["stage"] for k, v in (raw.get("stages") or {}).items()}
 
 
 @dataclass
@@ -138,10 +166,17 @@ class Catalog:
         self.goal_texts: dict[str, dict[str, Text]] = {}  # goal id -> language -> text
         self._statuses: dict[str, Status] | None = None
         self._statuses_at = 0.0
+        self.safety = Safety()  # data/safety.yaml: the safety card and what sets it off
+        self.referrals = Referrals()  # data/referrals.yaml and glossary.yaml
+        self.stages: dict[str, str] = {}  # measure -> stage (data/concept/stages.yaml)
 
     @classmethod
-    def load(cls, engine: Engine, *, threshold: float | None = None) -> Catalog:
+    def load(cls, engine: Engine, *, threshold: float | None = None, data_dir: Path | None = None) -> Catalog:
+        """The store's content, plus the safety and referral data read from ``data_dir``."""
         cat = cls(engine)
+        cat.safety = Safety.load(data_dir or paths.DATA_DIR)
+        cat.referrals = Referrals.load(data_dir or paths.DATA_DIR)
+        cat.stages = load_stages(data_dir or paths.DATA_DIR)
         with Session(engine) as s:
             for o in s.exec(select(Organisation)).all():
                 cat.organisations[o.id] = OrgView(o.id, o.name_de, o.contact())
@@ -159,8 +194,12 @@ class Catalog:
                     MeasureOrganisation.measure_number, MeasureOrganisation.position
                 )
             ).all():
-                cat.measures[r.measure_number].responsible.append(
-                    Responsible(cat.organisations[r.organisation_id], r.as_printed, r.lead)
+                m = cat.measures[r.measure_number]
+                cut = partner_from(m.responsible_de)
+                at = m.responsible_de.find(r.as_printed)
+                partner = cut is not None and at > cut and not r.lead
+                m.responsible.append(
+                    Responsible(cat.organisations[r.organisation_id], r.as_printed, r.lead, partner)
                 )
             for o in s.exec(select(Offer).order_by(Offer.position)).all():
                 cat.offers[o.id] = OfferView(o.id, o.kind, list(o.target_groups), [], [], o.contact())
@@ -170,7 +209,7 @@ class Catalog:
             for op in s.exec(select(OfferProvider).order_by(OfferProvider.position)).all():
                 cat.offers[op.offer_id].providers.append((cat.organisations[op.organisation_id], op.role))
             for t in s.exec(select(Translation)).all():
-                text = Text(t.lang, t.title, t.summary, t.access, tuple(t.keywords), t.machine)
+                text = Text(t.lang, t.title, t.summary, t.access, tuple(t.keywords), t.machine, t.outdated)
                 cat.languages.add(t.lang)
                 if t.entity == "goal":
                     cat.goal_texts.setdefault(t.key, {})[t.lang] = text
@@ -206,6 +245,15 @@ class Catalog:
                     *_keyword_texts(t.keywords, t.lang),
                 ]
             docs.append(SearchDoc("offer", o.id, tuple(o.measures), wt))
+        for r in self.referrals.topics.values():
+            wt = []
+            for t in r.texts.values():
+                # The summary is not indexed: it names the counselling that helps with every
+                # topic, so its words would make every referral match every question.
+                wt += [(t.title, W_TITLE, t.lang), *_keyword_texts(t.keywords, t.lang)]
+            for lang, names in self.referrals.aliases_for_topic(r.id).items():
+                wt += _keyword_texts(tuple(names), lang)
+            docs.append(SearchDoc("referral", r.id, (), wt))
         return docs
 
     def build_index(

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"also compare with the seed document (default when present: {paths.SEED_FILE})",
     )
 
+    stamp = data_sub.add_parser(
+        "stamp", help="record that the translations match the current German text (after a review)"
+    )
+    stamp.add_argument("dir", nargs="?", type=Path, help="the data directory")
+    stamp.add_argument("--lang", action="append", help="only this language (repeatable)")
+
     gaps = sub.add_parser("gaps", help="questions residents asked that found no confident answer, grouped")
     gaps.add_argument("--since", type=_date_arg, help="only since this date (YYYY-MM-DD, UTC)")
     gaps.add_argument("--json", action="store_true", help="print a JSON list")
@@ -156,25 +162,11 @@ def _cmd_chat(args, settings) -> int:
 
 
 def _ask_one(core, query: str, lang: str | None, limit: int) -> dict:
-    from bot.catalog import pick_text
-    from bot.text import detect_language
+    from bot.answer import answer, as_json, query_language
 
-    used = lang or detect_language(query, hint=None) or core.settings.default_language
-    hits = core.catalog.index.search(query, limit=limit, lang=used)
-    results = []
-    for h in hits:
-        entity = core.catalog.offers[h.id] if h.kind == "offer" else core.catalog.measures[h.id]
-        t = pick_text(entity.texts, used)
-        results.append(
-            {
-                "kind": h.kind,
-                "id": h.id,
-                "measure": h.measure,
-                "title": t.title if t else h.id,
-                "score": h.score,
-            }
-        )
-    return {"query": query, "lang": used, "results": results}
+    used = query_language(query, lang, core.settings.default_language)
+    ans = answer(core.catalog, query, used, limit=limit)
+    return {"query": query, "lang": used, "results": as_json(core.catalog, ans, limit=limit)}
 
 
 def _cmd_ask(args, settings) -> int:
@@ -215,10 +207,10 @@ def _cmd_ask(args, settings) -> int:
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     if not result["results"]:
-        print("No confident match. General counselling: 7.2 social counselling, 4.14 housing counselling.")
+        print("No confident match. General counselling: 7.2 social counselling, 2.1 migration counselling.")
         return 0
     for r in result["results"]:
-        print(f"{r['measure']:>6}  {r['kind']:<7}  {r['score']:>7.2f}  {r['title']}")
+        print(f"{r['measure'] or '-':>6}  {r['kind']:<8}  {r['score']:>7.2f}  {r['title']}")
     return 0
 
 
@@ -255,32 +247,48 @@ def _cmd_measures(args, settings) -> int:
 
 
 def _cmd_gaps(args, settings) -> int:
+    """Unanswered questions, then those a referral answered (per topic), then safety counts."""
     from bot import db
-    from bot.residents import gap_report
+    from bot.residents import gap_report, referral_topics, safety_counts
 
     engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     db.upgrade(engine)
-    groups = gap_report(engine, since=args.since)
+    sections = [(None, gap_report(engine, since=args.since))]
+    for topic, _n in referral_topics(engine, since=args.since):
+        sections.append((topic, gap_report(engine, since=args.since, topic=topic)))
+    safety = safety_counts(engine, since=args.since)
     if args.json:
         rows = [
             {
+                "topic": topic,
                 "text": g.text,
                 "count": g.count,
                 "languages": g.languages,
                 "first": g.first.isoformat(),
                 "last": g.last.isoformat(),
             }
+            for topic, groups in sections
             for g in groups
         ]
+        rows += [{"safety": topic, "count": n} for topic, n in sorted(safety.items())]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    if not groups:
-        print("No unanswered questions" + (f" since {args.since:%Y-%m-%d}." if args.since else "."))
-        return 0
-    print(f"{'count':>5}  {'languages':<14} {'last seen':<10}  question")
-    for g in groups:
-        langs = ",".join(f"{k}:{v}" for k, v in sorted(g.languages.items()))
-        print(f"{g.count:>5}  {langs:<14} {g.last:%Y-%m-%d}  {g.text}")
+    since = f" since {args.since:%Y-%m-%d}" if args.since else ""
+    for topic, groups in sections:
+        if topic is None:
+            print(f"Unanswered questions{since}:" if groups else f"No unanswered questions{since}.")
+        else:
+            print(
+                f"\nAnswered by the referral '{topic}' (the concept has no measure for it): {sum(g.count for g in groups)}"
+            )
+        if groups:
+            print(f"{'count':>5}  {'languages':<14} {'last seen':<10}  question")
+        for g in groups:
+            langs = ",".join(f"{k}:{v}" for k, v in sorted(g.languages.items()))
+            print(f"{g.count:>5}  {langs:<14} {g.last:%Y-%m-%d}  {g.text}")
+    if safety:
+        counts = ", ".join(f"{t}: {n}" for t, n in sorted(safety.items()))
+        print(f"\nSafety cards shown{since} (counted per topic; the messages are never stored): {counts}")
     return 0
 
 
@@ -336,13 +344,26 @@ def _cmd_import(args, settings) -> int:
 
 
 def _cmd_data(args, settings) -> int:
+    from bot import content_checks
     from bot.content import check_against_seed, load_content
 
     root = args.dir or settings.data_dir
     content, problems = load_content(root)
+    if args.data_command == "stamp":
+        if problems:
+            print("\n".join(map(str, problems)))
+            return 1
+        n = content_checks.stamp(root, content, args.lang or None)
+        print(f"recorded the German fingerprint in {n} translated entries")
+        return 0
     seed = args.seed or (paths.SEED_FILE if paths.SEED_FILE.exists() else None)
     if seed is not None and not problems:
         problems = check_against_seed(content, seed)
+    glossary = content_checks.load_glossary(root)
+    problems += content_checks.sourced_facts(root, settings.clock()().date())
+    problems += content_checks.added_facts(content, glossary)
+    for entity, key, lang in content_checks.outdated(content):
+        print(f"outdated: i18n/{lang}/{entity}s.yaml: {key}: made from an older German text")
     for problem in problems:
         print(problem)
     if problems:

@@ -157,6 +157,7 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
                     "access": entry.get("access"),
                     "keywords": [str(k) for k in entry.get("keywords") or []],
                     "machine": entry.get("machine", True) is not False,
+                    "source_de": entry.get("source_de"),
                 }
     content.newsletters = (_read_yaml(root / "newsletters.yaml", problems, root) or {}).get(
         "newsletters"

@@ -38,6 +38,8 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from bot import paths
+from bot.answer import answer
+from bot.cards import referral_lines, safety_lines, stage_line
 from bot.catalog import Catalog, MeasureView, OfferView, Status, pick_text
 from bot.clock import Clock
 from bot.i18n import Translations
@@ -98,6 +100,10 @@ class Recorder(Protocol):
 
     def record_vote(self, entity: str, key: str, up: bool) -> None: ...
 
+    def record_referral(self, text: str, lang: str, topic: str) -> None: ...
+
+    def record_safety(self, topic: str) -> None: ...
+
 
 class MemoryPreferences:
     def __init__(self) -> None:
@@ -120,10 +126,17 @@ class NullRecorder:
     def record_vote(self, entity: str, key: str, up: bool) -> None:
         pass
 
+    def record_referral(self, text: str, lang: str, topic: str) -> None:
+        pass
+
+    def record_safety(self, topic: str) -> None:
+        pass
+
 
 @dataclass
 class _Session:
     hits: list[Hit] = field(default_factory=list)
+    suggested: str | None = None  # the language suggested before the user chose one
     votes: set[str] = field(default_factory=set)
 
 
@@ -166,7 +179,18 @@ class Dialogue:
         return [code for code in SUPPORTED_LANGUAGES if code in have]
 
     def language_of(self, user_id: int) -> str:
-        return self.prefs.get_language(user_id) or self.default_language
+        """The chosen language; before a choice, the one suggested at the start (Telegram's
+        ``language_code``, ``chat --lang``), else the default."""
+        chosen = self.prefs.get_language(user_id)
+        if chosen:
+            return chosen
+        session = self._sessions.get(user_id)
+        return (session.suggested if session and session.suggested else None) or self.default_language
+
+    def _remember_suggestion(self, user_id: int, suggested: str | None) -> None:
+        code = normalise_code(suggested) if suggested else None
+        if code in self.languages:
+            self._session(user_id).suggested = code
 
     def _t(self, lang: str):
         return self.translations.get(lang)
@@ -182,6 +206,7 @@ class Dialogue:
     def start(self, user_id: int, suggested: str | None = None) -> list[Reply]:
         """First contact (or /start): offer the language picker, suggested language first."""
         current = self.prefs.get_language(user_id)
+        self._remember_suggestion(user_id, suggested)
         lang = current or normalise_code(suggested) or self.default_language
         if lang not in self.languages:
             lang = self.default_language
@@ -192,6 +217,7 @@ class Dialogue:
 
     def handle_text(self, user_id: int, text: str, *, suggested: str | None = None) -> list[Reply]:
         """A typed message: a command (``/help``) or a question."""
+        self._remember_suggestion(user_id, suggested)
         stripped = text.strip()
         if stripped.startswith("/"):
             head = stripped[1:].split(maxsplit=1)[0] if len(stripped) > 1 else ""
@@ -569,23 +595,34 @@ class Dialogue:
             replies.append(
                 Reply(esc(notice.format(limit=format_decimal(MAX_INPUT_CHARS, locale=lang))), [], lang)
             )
-        hits = self.catalog.index.search(text, limit=10, lang=lang)
+        ans = answer(self.catalog, text, lang, limit=10)
+        hits = ans.hits
         session = self._session(user_id)
         session.hits = hits
+        if ans.safety is not None:
+            # Safety first, whatever else the message asks. Never stored as a gap, never logged
+            # with its text: only the topic is counted.
+            self.recorder.record_safety(ans.safety.topic)
+            replies.append(self.safety_card(lang, ans.safety.topic, more=bool(hits)))
+            if hits:
+                replies.append(self._result(lang, hits, 0))
+            return replies
         if not hits:
             self.recorder.record_gap(text, lang)
             replies.append(self.no_match(lang))
         else:
+            if ans.referral is not None:
+                self.recorder.record_referral(text, lang, ans.referral)
             replies.append(self._result(lang, hits, 0))
         detected = detect_language(text[:MAX_QUERY_CHARS], hint=lang)  # the search's own guess
         if detected and detected != lang and detected in self.languages:
-            dt = self._t(detected).gettext
+            _ = self._t(detected).gettext  # the offer is made in the language the question is in
             replies.append(
                 Reply(
                     esc(
-                        dt(
-                            "Your question looks like {language}. Do you want to switch to {language}?"
-                        ).format(language=native_name(detected))
+                        _("Your question looks like {language}. Do you want to switch to {language}?").format(
+                            language=native_name(detected)
+                        )
                     ),
                     [[Button(native_name(detected), f"L:{detected}")]],
                     detected,
@@ -603,7 +640,9 @@ class Dialogue:
     def _result(self, lang: str, hits: list[Hit], index: int) -> Reply:
         _ = self._t(lang).gettext
         hit = hits[index]
-        if hit.kind == "offer":
+        if hit.kind == "referral":
+            reply = self.referral_card(lang, hit.id)
+        elif hit.kind == "offer":
             reply = self.offer_card(lang, self.catalog.offers[hit.id], measure=hit.measure)
         else:
             reply = self.measure_card(lang, self.catalog.measures[hit.id])
@@ -614,6 +653,26 @@ class Dialogue:
             reply.buttons.insert(0, [Button(_("More results"), f"R:{index + 1}")])
         return reply
 
+    def safety_card(self, lang: str, topic: str, *, more: bool = False) -> Reply:
+        _ = self._t(lang).gettext
+        lines = safety_lines(self.catalog, _, lang, topic, more=more)
+        rows = []
+        psz = self.catalog.offers.get("psychosocial-centre")
+        if psz is not None:
+            t = pick_text(psz.texts, lang)
+            rows.append([Button(t.title if t else psz.id, "o:psychosocial-centre")])
+        rows.append(self._nav_row(lang))
+        return Reply("\n".join(lines), rows, lang)
+
+    def referral_card(self, lang: str, topic: str) -> Reply:
+        lines, offers = referral_lines(self.catalog, self._t(lang).gettext, lang, topic)
+        rows = []
+        for offer_id in offers[:3]:
+            ot = pick_text(self.catalog.offers[offer_id].texts, lang)
+            rows.append([Button(ot.title if ot else offer_id, f"o:{offer_id}")])
+        rows.append(self._nav_row(lang))
+        return Reply("\n".join(lines), rows, lang)
+
     def no_match(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
         lines = [
@@ -622,7 +681,7 @@ class Dialogue:
             esc(_("General counselling can help with most questions:")),
         ]
         rows = []
-        for offer_id in ("social-counselling", "housing-counselling"):
+        for offer_id in ("social-counselling",):
             o = self.catalog.offers.get(offer_id)
             if o is None:
                 continue
@@ -635,6 +694,14 @@ class Dialogue:
                 + ")"
             )
             rows.append([Button(t.title if t else offer_id, f"o:{offer_id}")])
+        lines.append(
+            "• "
+            + esc(
+                _("the migration counselling (JMD/MBE) that the concept names in measure {number}").format(
+                    number=isolate("2.1", lang)
+                )
+            )
+        )
         lines += [
             "",
             esc(
@@ -659,16 +726,27 @@ class Dialogue:
             line += " " + _("Not confirmed for more than six months.")
         return esc(line)
 
+    def _stage_and_status(self, lang: str, number: str) -> list[str]:
+        """The measure's stage from the concept's wording, next to its reported status."""
+        stage = stage_line(self._t(lang).gettext, self.catalog.stages.get(number))
+        return ([stage] if stage else []) + [self._status_line(lang, self.catalog.status_of(number))]
+
     def _status_label(self, lang: str, status: str) -> str:
         return status_label(self._t(lang).gettext, status)
 
     def _responsible_lines(self, lang: str, m: MeasureView) -> list[str]:
         _ = self._t(lang).gettext
-        names = []
+        names, partners = [], []
         for r in m.responsible:
             name = esc(r.as_printed)
-            names.append(name + (" (" + esc(_("lead")) + ")" if r.lead else ""))
-        return ["<b>" + esc(_("Responsible:")) + "</b> " + "; ".join(names)]
+            if r.partner:
+                partners.append(name)
+            else:
+                names.append(name + (" (" + esc(_("lead")) + ")" if r.lead else ""))
+        lines = ["<b>" + esc(_("Responsible:")) + "</b> " + "; ".join(names)]
+        if partners:
+            lines.append("<b>" + esc(_("In cooperation with:")) + "</b> " + "; ".join(partners))
+        return lines
 
     def _contact_lines(self, lang: str, contact: dict[str, str]) -> list[str]:
         _ = self._t(lang).gettext
@@ -689,13 +767,20 @@ class Dialogue:
         }
         return [f"{esc(labels[k])}: {esc(isolate(v, lang))}" for k, v in contact.items()]
 
-    def _machine_note(self, lang: str, machine: bool) -> list[str]:
+    def _machine_note(self, lang: str, machine: bool, outdated: bool = False) -> list[str]:
         _ = self._t(lang).gettext
-        return (
-            ["<i>" + esc(_("Plain-language text made by machine, not yet reviewed by a person.")) + "</i>"]
-            if machine
-            else []
-        )
+        notes = []
+        if machine:
+            notes.append(
+                "<i>" + esc(_("Plain-language text made by machine, not yet reviewed by a person.")) + "</i>"
+            )
+        if outdated:
+            notes.append(
+                "<i>"
+                + esc(_("Outdated translation: the German text has changed since this was translated."))
+                + "</i>"
+            )
+        return notes
 
     def measure_card(self, lang: str, m: MeasureView) -> Reply:
         _ = self._t(lang).gettext
@@ -708,9 +793,9 @@ class Dialogue:
         if t:
             lines += [esc(t.summary), ""]
         lines += self._responsible_lines(lang, m)
-        lines.append(self._status_line(lang, self.catalog.status_of(m.number)))
+        lines += self._stage_and_status(lang, m.number)
         if t:
-            lines += self._machine_note(lang, t.machine)
+            lines += self._machine_note(lang, t.machine, t.outdated)
         rows = [[Button(_("Official German text"), f"g:{m.number}")]]
         for offer_id in m.offers:
             ot = pick_text(self.catalog.offers[offer_id].texts, lang)
@@ -734,12 +819,16 @@ class Dialogue:
             lines.append(esc(t.summary))
             if t.access:
                 lines += ["", "<b>" + esc(_("How to get it:")) + "</b> " + esc(t.access)]
-        providers = "; ".join(esc(org.name_de) for org, _role in o.providers)
-        lines += ["<b>" + esc(_("Offered by:")) + "</b> " + providers]
+        providers = "; ".join(esc(org.name_de) for org, role in o.providers if role != "partner")
+        partners = "; ".join(esc(org.name_de) for org, role in o.providers if role == "partner")
+        if providers:
+            lines += ["<b>" + esc(_("Offered by:")) + "</b> " + providers]
+        if partners:
+            lines += ["<b>" + esc(_("In cooperation with:")) + "</b> " + partners]
         lines += self._contact_lines(lang, o.contact)
-        lines.append(self._status_line(lang, self.catalog.status_of(m.number)))
+        lines += self._stage_and_status(lang, m.number)
         if t:
-            lines += self._machine_note(lang, t.machine)
+            lines += self._machine_note(lang, t.machine, t.outdated)
         rows = [
             [
                 Button(_("Official German text"), f"g:{m.number}"),
@@ -810,10 +899,9 @@ class Dialogue:
         return [Button(_("Main menu"), "M")]
 
     def _language_buttons(self, first: str) -> list[list[Button]]:
-        codes = self.languages
-        if first in codes:
-            codes = [first] + [c for c in codes if c != first]
-        buttons = [Button(native_name(c), f"L:{c}") for c in codes]
+        """Always in the same order, so a number means the same language on every screen; the
+        suggested or current language is marked instead of moved first."""
+        buttons = [Button(("✓ " if c == first else "") + native_name(c), f"L:{c}") for c in self.languages]
         return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 

@@ -64,6 +64,9 @@ def _desired_rows(content: Content) -> dict[type[SQLModel], list[dict[str, Any]]
         c = item.get("contact") or {}
         return {k: c.get(k) or None for k in CONTACT_FIELDS}
 
+    from bot.content_checks import outdated
+
+    stale = set(outdated(content))  # translations made from an older German text
     rows: dict[type[SQLModel], list[dict[str, Any]]] = {
         ActionField: [{"number": f["number"], "title_de": f["title_de"]} for f in content.fields],
         Organisation: [
@@ -129,6 +132,7 @@ def _desired_rows(content: Content) -> dict[type[SQLModel], list[dict[str, Any]]
                 "access": t.get("access"),
                 "keywords": t["keywords"],
                 "machine": t["machine"],
+                "outdated": (entity, key, lang) in stale,
             }
             for (entity, key, lang), t in sorted(content.texts.items())
         ],

@@ -146,6 +146,8 @@ class Translation(SQLModel, table=True):
     access: str | None = None
     keywords: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
     machine: bool = True
+    # Made from an older German text than today's (``bot.content_checks``): the card says so.
+    outdated: bool = False
 
 
 # --- residents and newsletters --------------------------------------------------------------------
@@ -327,6 +329,18 @@ class Gap(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(index=True))
     lang: str = Field(max_length=8)
     text: str = Field(max_length=1000)
+    # The referral topic that answered it (a question the concept has no measure for); None: no
+    # answer at all. Editors see both, grouped (``ankommen gaps``).
+    topic: str | None = Field(default=None, max_length=64, index=True)
+
+
+class SafetyCount(SQLModel, table=True):
+    """How many messages got the safety card, per topic and day. Never the text, never who."""
+
+    __tablename__ = "safety_count"
+    topic: str = Field(primary_key=True, max_length=32)
+    day: date = Field(primary_key=True)
+    count: int = 0
 
 
 class Vote(SQLModel, table=True):

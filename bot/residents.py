@@ -14,10 +14,10 @@ from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete, select, update
 
 from bot import db
-from bot.models import Delivery, Gap, Resident, Subscription, Vote, utcnow
+from bot.models import Delivery, Gap, Resident, SafetyCount, Subscription, Vote, utcnow
 from bot.text import normalise
 
 MAX_GAP_CHARS = 1000
@@ -83,6 +83,25 @@ class StoreRecorder:
             s.add(Gap(lang=lang, text=scrub(text.replace("\x00", ""))[:MAX_GAP_CHARS]))
             s.commit()
 
+    def record_referral(self, text: str, lang: str, topic: str) -> None:
+        """A question answered by a referral: kept like a gap (scrubbed, no user id), with its topic."""
+        with Session(self.engine) as s:
+            s.add(Gap(lang=lang, text=scrub(text.replace("\x00", ""))[:MAX_GAP_CHARS], topic=topic[:64]))
+            s.commit()
+
+    def record_safety(self, topic: str) -> None:
+        """One more safety card for ``topic`` today. The message itself is never stored."""
+        day = utcnow().date()
+        with Session(self.engine) as s:
+            updated = s.exec(
+                update(SafetyCount)
+                .where(SafetyCount.topic == topic, SafetyCount.day == day)
+                .values(count=SafetyCount.count + 1)
+            ).rowcount
+            if not updated:
+                s.add(SafetyCount(topic=topic, day=day, count=1))
+            s.commit()
+
     def record_vote(self, entity: str, key: str, up: bool) -> None:
         with Session(self.engine) as s:
             s.add(Vote(entity=entity, key=key, up=up))
@@ -98,10 +117,11 @@ class GapGroup:
     last: datetime
 
 
-def gap_report(engine: Engine, since: datetime | None = None) -> list[GapGroup]:
-    """Unanswered questions grouped by their normalised text, most frequent first."""
+def gap_report(engine: Engine, since: datetime | None = None, *, topic: str | None = None) -> list[GapGroup]:
+    """Unanswered questions (or, with ``topic``, those a referral answered) grouped by their
+    normalised text, most frequent first."""
     with Session(engine) as s:
-        q = select(Gap).order_by(Gap.id)
+        q = select(Gap).where(Gap.topic.is_(None) if topic is None else Gap.topic == topic).order_by(Gap.id)
         if since is not None:
             q = q.where(Gap.created_at >= since)
         rows = s.exec(q).all()
@@ -120,6 +140,29 @@ def gap_report(engine: Engine, since: datetime | None = None) -> list[GapGroup]:
     ]
     out.sort(key=lambda g: (-g.count, g.text))
     return out
+
+
+def referral_topics(engine: Engine, since: datetime | None = None) -> list[tuple[str, int]]:
+    """(topic, how many questions a referral answered), most asked first."""
+    counts: Counter[str] = Counter()
+    with Session(engine) as s:
+        q = select(Gap.topic).where(Gap.topic.is_not(None))
+        if since is not None:
+            q = q.where(Gap.created_at >= since)
+        counts.update(s.exec(q).all())
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def safety_counts(engine: Engine, since: datetime | None = None) -> dict[str, int]:
+    """Safety cards shown per topic (counts only: the messages are never stored)."""
+    out: Counter[str] = Counter()
+    with Session(engine) as s:
+        q = select(SafetyCount)
+        if since is not None:
+            q = q.where(SafetyCount.day >= since.date())
+        for row in s.exec(q).all():
+            out[row.topic] += row.count
+    return dict(out)
 
 
 def vote_counts(engine: Engine) -> dict[tuple[str, str], tuple[int, int]]:

@@ -43,13 +43,21 @@ W_BODY = 0.8
 W_TRANSLIT = 0.8  # a Cyrillic word's Latin transliteration
 
 COVERAGE_TOKENS = 3
+# How much of the question's information the best document must explain (see ``scores``).
+MIN_COVERAGE = 0.35
+# A document that explains less (but at least LOW_COVERAGE_SHARE of MIN_COVERAGE) still answers
+# when its score is strong: many strong matches of a long question.
+LOW_COVERAGE_SHARE = 0.6
+STRONG_SCORE = 16.0
+UNKNOWN_WEIGHT = 0.5  # the information of a word no document has, relative to the rarest word
+UNKNOWN_SHORT_WEIGHT = 0.2  # ... of such a word of at most three letters
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 40
 
 
 @dataclass
 class SearchDoc:
-    kind: str  # "measure" | "offer"
+    kind: str  # "measure" | "offer" | "referral"
     id: str
     measures: tuple[str, ...]  # a measure has itself; an offer its linked measures, in order
     # (text, weight, language): stop words are dropped per the text's own language (None: all)
@@ -65,9 +73,17 @@ class Hit:
 
 
 class SearchIndex:
-    def __init__(self, docs: Iterable[SearchDoc], *, threshold: float = 6.0, relative_cut: float = 0.25):
+    def __init__(
+        self,
+        docs: Iterable[SearchDoc],
+        *,
+        threshold: float = 6.0,
+        relative_cut: float = 0.25,
+        min_coverage: float = MIN_COVERAGE,
+    ):
         self.docs: list[SearchDoc] = list(docs)
         self.threshold = threshold
+        self.min_coverage = min_coverage
         self.relative_cut = relative_cut
         raw: dict[str, dict[int, float]] = defaultdict(dict)
         native: set[str] = set()  # terms that occur as written, not only as a transliteration
@@ -86,9 +102,14 @@ class SearchIndex:
                         raw[latin][i] = weight * W_TRANSLIT
         n = max(len(self.docs), 1)
         self.postings: dict[str, list[tuple[int, float]]] = {}
+        self.idf: dict[str, float] = {}
         for term, per_doc in raw.items():
             idf = math.log(1.0 + n / len(per_doc))
+            self.idf[term] = idf
             self.postings[term] = [(d, w * idf) for d, w in per_doc.items()]
+        # A word no document knows carries the most information a word can: a question about
+        # it is not explained by any document ("pizza", "Handyvertrag").
+        self.unknown_idf = math.log(1.0 + n)
         self.sorted_terms: list[str] = sorted(self.postings)
         # Transliterations match whole words, by prefix or with typos, but are never read as
         # parts of a compound ("kasekuchen" must not find "uchen", Ukrainian учень).
@@ -177,12 +198,24 @@ class SearchIndex:
         return unique[:MAX_QUERY_TOKENS]
 
     def scores(self, text: str, lang: str | None = None) -> dict[int, float]:
-        """Per document: the sum of its best match per query token, scaled by coverage.
+        """Per document: the sum of its best match per query token, scaled by coverage."""
+        return self.explain(text, lang)[0]
 
-        Coverage is how many of the query's content tokens the document matches, out of at most
-        ``COVERAGE_TOKENS``; its square root damps a single generic word in a short off-topic
-        question ("who won the football match") without punishing long questions that describe
-        a situation in many words, most of which no document contains.
+    def explain(self, text: str, lang: str | None = None) -> tuple[dict[int, float], dict[int, float]]:
+        """Per document, its score and how much of the question it explains.
+
+        **Score:** the sum of its best match per query token (similarity x field weight x idf),
+        scaled by the square root of how many of the query's first ``COVERAGE_TOKENS`` tokens it
+        matches.
+
+        **Explained share:** each query token carries information: the idf of the word it
+        matches (a word in many documents, such as "Magdeburg", "Stadt" or "Beratung", carries
+        little), or, for a word no document knows, the most a word can carry. A document
+        explains a token by as much as it matches it (similarity x its field's weight relative
+        to a title or keyword). The share is the explained information over all of it. A long
+        question that collects small matches of generic words explains little; a question whose
+        central word no document has ("Kindergeld", "Pizza") is not explained, however many
+        other words match.
         """
         detected = detect_language(text[:MAX_QUERY_CHARS], hint=lang)
         query = self.query_tokens(text, (lang, detected))
@@ -190,25 +223,42 @@ class SearchIndex:
         fuzzy = detected != "vi"
         totals: dict[int, float] = defaultdict(float)
         matched: dict[int, int] = defaultdict(int)
+        explained: dict[int, float] = defaultdict(float)
+        information = 0.0
         for tok in query:
             best: dict[int, float] = {}
+            share: dict[int, float] = {}
+            info = 0.0
             for term, sim in self._candidates(tok, fuzzy):
+                idf = self.idf[term]
+                info = max(info, sim * idf + (1.0 - sim) * self.unknown_idf * UNKNOWN_WEIGHT)
                 for d, w in self.postings[term]:
                     v = sim * w
                     if v > best.get(d, 0.0):
                         best[d] = v
+                    e = sim * min(1.0, w / (idf * W_TITLE))
+                    if e > share.get(d, 0.0):
+                        share[d] = e
+            if not best:
+                # Unknown: a long word is likely the question's topic, a short one filler
+                # (dialect particles, chat spellings).
+                info = self.unknown_idf * (UNKNOWN_WEIGHT if len(tok) >= 4 else UNKNOWN_SHORT_WEIGHT)
+            information += info
             for d, v in best.items():
                 totals[d] += v
                 matched[d] += 1
+                explained[d] += info * share[d]
         n = max(min(len(query), COVERAGE_TOKENS), 1)
-        return {d: s * math.sqrt(min(1.0, matched[d] / n)) for d, s in totals.items()}
+        scores = {d: s * math.sqrt(min(1.0, matched[d] / n)) for d, s in totals.items()}
+        coverage = {d: explained[d] / information for d in totals} if information else {}
+        return scores, coverage
 
     def search(self, text: str, *, limit: int = 5, lang: str | None = None) -> list[Hit]:
         """The best hits above the confidence threshold, best first; [] when unsure.
 
         ``lang`` is the user's chosen language (a hint for detection and stop words).
         """
-        totals = self.scores(text, lang)
+        totals, coverage = self.explain(text, lang)
         if not totals:
             return []
         # An offer absorbs its measures: its score is the best of its own and theirs, and those
@@ -217,19 +267,22 @@ class SearchIndex:
         for i in totals:
             candidates.update(self.offers_of_measure.get(i, ()))
         absorbed: set[int] = set()
-        final: dict[int, tuple[float, str]] = {}
+        final: dict[int, tuple[float, str, float]] = {}  # doc -> (score, measure, explained share)
         for i in candidates:
             doc = self.docs[i]
             own = totals.get(i, 0.0)
+            share = coverage.get(i, 0.0)
             best_measure, best_m_score = doc.measures[0], -1.0
             for num in doc.measures:
                 j = self.measure_doc.get(num)
                 s = totals.get(j, 0.0) if j is not None else 0.0
+                if j is not None:
+                    share = max(share, coverage.get(j, 0.0))
                 if s > best_m_score:
                     best_measure, best_m_score = num, s
             score = max(own, best_m_score)
             if score > 0:
-                final[i] = (score, best_measure)
+                final[i] = (score, best_measure, share)
                 for num in doc.measures:
                     j = self.measure_doc.get(num)
                     if j is not None:
@@ -237,13 +290,23 @@ class SearchIndex:
         for i, s in totals.items():
             doc = self.docs[i]
             if doc.kind == "measure" and i not in absorbed:
-                final[i] = (s, doc.id)
-        ranked = sorted(final.items(), key=lambda kv: (-kv[1][0], kv[0]))
+                final[i] = (s, doc.id, coverage.get(i, 0.0))
+            elif doc.kind == "referral":
+                final[i] = (s, "", coverage.get(i, 0.0))
+        # Only documents that explain enough of the question compete; the best of them must
+        # also reach the threshold.
+        ranked = sorted(
+            ((i, v) for i, v in final.items() if v[2] >= self.min_coverage * LOW_COVERAGE_SHARE),
+            key=lambda kv: (-kv[1][0], kv[0]),
+        )
         if not ranked or ranked[0][1][0] < self.threshold:
+            return []
+        top_score, _m, top_share = ranked[0][1]
+        if top_share < self.min_coverage and top_score < STRONG_SCORE:
             return []
         floor = max(self.threshold, self.relative_cut * ranked[0][1][0])
         hits = []
-        for i, (score, measure) in ranked:
+        for i, (score, measure, _share) in ranked:
             if score < floor or len(hits) >= limit:
                 break
             doc = self.docs[i]

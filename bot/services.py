@@ -111,7 +111,14 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
             if result.changed:
                 log.info("content imported:\n%s", result.summary())
     newsletters = load_definitions(settings.data_dir)
-    return Core(settings, engine, Catalog.load(engine), Translations(), newsletters, settings.clock())
+    return Core(
+        settings,
+        engine,
+        Catalog.load(engine, data_dir=settings.data_dir),
+        Translations(),
+        newsletters,
+        settings.clock(),
+    )
 
 
 def store_has_content(engine: Engine) -> bool:

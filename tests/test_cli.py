@@ -101,11 +101,12 @@ def test_run_without_token_explains_and_opens_the_console(env):
 
 
 def test_console_chat_end_to_end(env):
-    script = "1\nmy landlord wants to throw us out\n1\n/quit\n"
+    script = "2\nmy landlord wants to throw us out\n1\n/quit\n"
     r = run_cli("chat", "--lang", "en", env=env, input=script)
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "[1] English" in out
+    # The picker keeps one order on every screen (the suggestion is marked, not moved first).
+    assert "[1] Deutsch" in out and "[2] ✓ English" in out
     assert "What would you like to do?" in out
     assert "Advice on housing" in out and "Offer for measure 4.14" in out
     # Pressing [1] on the card opens the official German text.

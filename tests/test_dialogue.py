@@ -38,13 +38,14 @@ def assert_valid_html(text: str) -> None:
         assert text.count(f"<{tag}>") == text.count(f"</{tag}>"), text
 
 
-def test_start_offers_the_picker_with_the_suggested_language_first(dialogue):
+def test_start_offers_the_picker_with_the_suggested_language_marked(dialogue):
     [reply] = dialogue.start(USER, suggested="en-GB")
     assert reply.lang == "en"
-    assert datas(reply)[0] == "L:en"
+    assert datas(reply)[:2] == ["L:de", "L:en"]  # one order on every screen
+    assert [b.label for row in reply.buttons for b in row][1].startswith("✓ ")  # the suggestion, marked
     assert "Please choose your language." in reply.html
     assert set(datas(reply)) >= {"L:de", "L:en"}
-    assert "English" in labels(reply) and "Deutsch" in labels(reply)
+    assert "✓ English" in labels(reply) and "Deutsch" in labels(reply)
 
 
 def test_unknown_suggestion_falls_back_to_the_default(dialogue):
@@ -92,7 +93,9 @@ def test_no_match_is_honest_and_names_general_counselling(dialogue):
     dialogue.handle_button(USER, "L:en")
     [reply] = dialogue.handle_text(USER, "what is the weather tomorrow")
     assert "found no measure or offer" in reply.html
-    assert {"o:social-counselling", "o:housing-counselling"} <= set(datas(reply))
+    # General counselling only: housing counselling is no answer to a question about the weather.
+    assert "o:social-counselling" in set(datas(reply)) and "o:housing-counselling" not in set(datas(reply))
+    assert "JMD/MBE" in reply.html
     assert "Tips:" in reply.html
 
 

@@ -153,18 +153,27 @@ def all_langs(catalog, translations):
     return Dialogue(catalog, translations, MemoryPreferences())
 
 
-def test_picker_shows_all_ten_in_their_own_script_with_the_suggestion_first(all_langs):
+def test_picker_shows_all_ten_in_their_own_script_with_the_suggestion_marked(all_langs):
     [reply] = all_langs.start(1, suggested="uk-UA")
-    labels = [b.label for row in reply.buttons for b in row]
+    labels = [b.label.removeprefix("✓ ") for row in reply.buttons for b in row]
     data = [b.data for row in reply.buttons for b in row]
-    assert data[0] == "L:uk" and len(data) == 10
+    # One order on every screen, so "3" means the same language whichever was suggested.
+    assert data == [f"L:{c}" for c in all_langs.languages] and len(data) == 10
+    assert [b.label for row in reply.buttons for b in row][data.index("L:uk")] == "✓ Українська"
+    assert data == [b.data for row in all_langs.start(9, suggested="ar")[0].buttons for b in row]
     for code in SUPPORTED_LANGUAGES:
         assert native_name(code) in labels
     assert {"العربية", "فارسی", "Українська", "Русский", "Türkçe", "Polski", "Română", "Tiếng Việt"} <= set(
         labels
     )
     # Dari speakers (Telegram "prs") get Persian suggested
-    assert all_langs.start(2, suggested="prs")[0].buttons[0][0].data == "L:fa"
+    marked = [
+        b.data
+        for row in all_langs.start(2, suggested="prs")[0].buttons
+        for b in row
+        if b.label.startswith("✓")
+    ]
+    assert marked == ["L:fa"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,231 @@
+"""Safety first: messages about a crisis get the safety card before anything else.
+
+``data/safety.yaml`` holds the national emergency and crisis numbers (facts from outside the
+concept, each with its public source and the date it was checked), the card's texts in every
+language, and per topic (suicide, self-harm, violence at home, a child in danger, a threat now, a
+medical emergency) the phrases that signal it, the way people write them: colloquial, indirect,
+with typos, in Arabizi, Finglish or transliterated Cyrillic.
+
+Matching works on the folded tokens of ``bot.text`` (so accents, umlauts, Arabic letter variants
+and case do not matter):
+
+* a pattern is a sequence of words; it matches when its words occur in this order with at most
+  ``GAP`` other words between them;
+* a word ending in ``*`` matches every word it starts ("selbstmord*");
+* a word of at least ``TYPO_MIN`` letters also matches a word one edit away (a typo);
+* ``calm`` phrases ("zeit totschlagen", "killing time") are blanked out first, so the same words
+  cannot set the card off.
+
+Nothing here stores or logs the message: the caller counts the topic, never the text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+from bot.text import tokens
+
+GAP = 2
+TYPO_MIN = 6
+SAFETY_FILE = "safety.yaml"
+# When several topics match, the one that needs the fastest help names the card.
+TOPIC_ORDER = ("threat_now", "medical", "suicide", "child_danger", "domestic_violence", "self_harm")
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    numbers: tuple[str, ...]
+    name_de: str
+    free: bool
+    always_open: bool
+    interpreters: bool
+    source: str
+    checked: date
+    checked_how: str
+    purpose: dict[str, str]  # language -> what the number is for
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    contacts: tuple[str, ...]
+    lead: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SafetyMatch:
+    topic: str
+    score: int  # how many patterns matched (all topics)
+
+
+@dataclass
+class _Pattern:
+    words: tuple[str, ...]  # folded; a trailing "*" marks a prefix
+    topic: str | None  # None: a calm phrase
+
+
+def _fold_pattern(raw: str) -> tuple[str, ...]:
+    words = []
+    for part in str(raw).split():
+        star = part.endswith("*")
+        folded = tokens(part.rstrip("*"))
+        if not folded:
+            continue
+        words.extend(folded[:-1])
+        words.append(folded[-1] + ("*" if star else ""))
+    return tuple(words)
+
+
+class _Matcher:
+    """Finds which patterns occur in a token list."""
+
+    def __init__(self, patterns: list[_Pattern]):
+        self.patterns = [p for p in patterns if p.words]
+        self.exact: set[str] = set()
+        self.prefixes: set[str] = set()
+        for p in self.patterns:
+            for w in p.words:
+                (self.prefixes.add(w[:-1]) if w.endswith("*") else self.exact.add(w))
+        self.long_words = [w for w in self.exact if len(w) >= TYPO_MIN]
+        self.by_first: dict[str, list[_Pattern]] = {}
+        for p in self.patterns:
+            self.by_first.setdefault(p.words[0], []).append(p)
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def _words_for(self, tok: str) -> frozenset[str]:
+        """The pattern words (with their ``*``) that this query token matches."""
+        hit = self._cache.get(tok)
+        if hit is not None:
+            return hit
+        found = set()
+        if tok in self.exact:
+            found.add(tok)
+        for k in range(2, len(tok) + 1):
+            if tok[:k] in self.prefixes:
+                found.add(tok[:k] + "*")
+        if len(tok) >= TYPO_MIN:
+            for w in self.long_words:
+                if (
+                    abs(len(w) - len(tok)) <= 1
+                    and w[0] == tok[0]
+                    and Levenshtein.distance(w, tok, score_cutoff=1) <= 1
+                ):
+                    found.add(w)
+        result = frozenset(found)
+        if len(self._cache) > 20_000:
+            self._cache.clear()
+        self._cache[tok] = result
+        return result
+
+    def find(self, toks: list[str]) -> list[tuple[_Pattern, int, int]]:
+        """(pattern, first index, last index) of every match."""
+        sets = [self._words_for(t) for t in toks]
+        out = []
+        for i, words in enumerate(sets):
+            for w in words:
+                for p in self.by_first.get(w, ()):
+                    end = self._rest(p.words, sets, i)
+                    if end is not None:
+                        out.append((p, i, end))
+        return out
+
+    @staticmethod
+    def _rest(words: tuple[str, ...], sets: list[frozenset[str]], start: int) -> int | None:
+        pos = start
+        for w in words[1:]:
+            for j in range(pos + 1, min(pos + 2 + GAP, len(sets))):
+                if w in sets[j]:
+                    pos = j
+                    break
+            else:
+                return None
+        return pos
+
+
+@dataclass
+class Safety:
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
+    card: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> language -> text
+    _crisis: _Matcher | None = None
+    _calm: _Matcher | None = None
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Safety:
+        path = Path(data_dir) / SAFETY_FILE
+        if not path.exists():
+            return cls()
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Safety:
+        contacts = {}
+        for c in raw.get("contacts") or []:
+            numbers = c.get("numbers") or [c.get("number")]
+            contacts[c["id"]] = Contact(
+                id=c["id"],
+                numbers=tuple(str(n) for n in numbers if n),
+                name_de=c.get("name_de", ""),
+                free=bool(c.get("free")),
+                always_open=bool(c.get("always_open")),
+                interpreters=bool(c.get("interpreters")),
+                source=c.get("source") or "",
+                checked=_as_date(c.get("checked")),
+                checked_how=c.get("checked_how") or "",
+                purpose=dict(c.get("for") or {}),
+            )
+        topics, crisis, calm = {}, [], []
+        for t in raw.get("topics") or []:
+            topics[t["id"]] = Topic(t["id"], tuple(t.get("contacts") or ()), dict(t.get("lead") or {}))
+            for phrases in (t.get("patterns") or {}).values():
+                crisis += [_Pattern(_fold_pattern(p), t["id"]) for p in phrases or ()]
+        for phrases in (raw.get("calm") or {}).values():
+            calm += [_Pattern(_fold_pattern(p), None) for p in phrases or ()]
+        return cls(contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm))
+
+    def detect(self, text: str) -> SafetyMatch | None:
+        """The crisis topic of ``text``, or None. Reads every language at once: people mix."""
+        if self._crisis is None:
+            return None
+        toks = tokens(text)
+        if not toks:
+            return None
+        if self._calm is not None:
+            for _p, i, j in self._calm.find(toks):
+                for k in range(i, j + 1):
+                    toks[k] = "\0"
+        found = self._crisis.find(toks)
+        if not found:
+            return None
+        counts: dict[str, int] = {}
+        for p, _i, _j in found:
+            counts[p.topic] = counts.get(p.topic, 0) + 1
+        top = max(counts.values())
+        order = {t: n for n, t in enumerate(TOPIC_ORDER)}
+        topic = min((t for t, n in counts.items() if n == top), key=lambda t: order.get(t, 99))
+        return SafetyMatch(topic, len(found))
+
+    def contacts_for(self, topic: str) -> list[Contact]:
+        """The topic's contacts first, in its order, then every other contact."""
+        first = [self.contacts[c] for c in self.topics[topic].contacts if c in self.contacts]
+        return first + [c for c in self.contacts.values() if c not in first]
+
+    def checked_on(self, contacts: list[Contact]) -> date | None:
+        """The oldest check date among ``contacts``: the card says when its numbers were checked."""
+        return min((c.checked for c in contacts if c.checked), default=None)
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None

@@ -50,11 +50,16 @@ def safety_lines(catalog: Catalog, _, lang: str, topic: str, *, more: bool) -> l
         purpose = _pick(c.purpose, lang)
         lines.append(f"☎️ <b>{esc(numbers)}</b>: {esc(purpose)}")
     lines.append("")
-    lines.append(esc(_("All these numbers are free of charge and answer day and night.")))
     psz = _pick(card.get("psz", {}), lang)
     if psz:
         lines.append(esc(psz))
-    lines.append("<i>" + checked_line(_, safety.checked_on(contacts), lang) + "</i>")
+    day = safety.checked_on(contacts)
+    template = _pick(card.get("checked", {}), lang)
+    if day is not None and "{date}" in template:
+        shown = format_date(day, format="long", locale=lang)
+        lines.append("<i>" + esc(template.replace("{date}", isolate(shown, lang))) + "</i>")
+    else:
+        lines.append("<i>" + checked_line(_, day, lang) + "</i>")
     if more and card.get("more"):
         lines.append(esc(_pick(card["more"], lang)))
     return lines

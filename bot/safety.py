@@ -28,11 +28,15 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import Levenshtein
 
-from bot.text import tokens
+from bot.text import ALL_STOPWORDS, tokens
+
+# Never optional in a pattern: they turn its meaning around.
+NEGATIONS = frozenset(tokens("nicht kein keine nie not no never dont cant не ні нет ні ma mish mush mesh la nie nu không khong nemi نمی نه لا ما مش"))
 
 GAP = 2
 TYPO_MIN = 6
 SAFETY_FILE = "safety.yaml"
+CUES_FILE = "safety_cues.yaml"  # the looser layer: words of several groups close together
 # When several topics match, the one that needs the fastest help names the card.
 TOPIC_ORDER = ("threat_now", "medical", "suicide", "child_danger", "domestic_violence", "self_harm")
 
@@ -68,6 +72,14 @@ class SafetyMatch:
 class _Pattern:
     words: tuple[str, ...]  # folded; a trailing "*" marks a prefix
     topic: str | None  # None: a calm phrase
+    # Words that may be left out ("muž bʹet [menja]"): stop words, when at least two other words
+    # remain; a short pattern ("ne hochu zhit") keeps every word.
+    optional: frozenset[int] = frozenset()
+
+
+def _optional(words: tuple[str, ...]) -> frozenset[int]:
+    skippable = {i for i, w in enumerate(words) if i > 0 and w in ALL_STOPWORDS and w not in NEGATIONS}
+    return frozenset(skippable) if len(words) - len(skippable) >= 2 else frozenset()
 
 
 def _fold_pattern(raw: str) -> tuple[str, ...]:
@@ -130,22 +142,62 @@ class _Matcher:
         for i, words in enumerate(sets):
             for w in words:
                 for p in self.by_first.get(w, ()):
-                    end = self._rest(p.words, sets, i)
+                    end = self._rest(p, sets, i)
                     if end is not None:
                         out.append((p, i, end))
         return out
 
     @staticmethod
-    def _rest(words: tuple[str, ...], sets: list[frozenset[str]], start: int) -> int | None:
+    def _rest(p: _Pattern, sets: list[frozenset[str]], start: int) -> int | None:
         pos = start
-        for w in words[1:]:
+        for k, w in enumerate(p.words[1:], 1):
             for j in range(pos + 1, min(pos + 2 + GAP, len(sets))):
                 if w in sets[j]:
                     pos = j
                     break
             else:
+                if k in p.optional:
+                    continue
                 return None
         return pos
+
+
+@dataclass
+class _Cue:
+    """A looser rule: a word of every group within ``window`` words, in any order."""
+
+    topic: str
+    groups: tuple[frozenset[str], ...]
+
+
+class _CueMatcher:
+    def __init__(self, cues: list[_Cue], window: int):
+        self.cues = cues
+        self.window = window
+        words = sorted({w for c in cues for g in c.groups for w in g})
+        self._vocab = _Matcher([_Pattern((w,), None) for w in words])
+
+    def find(self, toks: list[str]) -> list[_Cue]:
+        sets = [self._vocab._words_for(t) for t in toks]
+        out = []
+        for cue in self.cues:
+            places = [[i for i, ws in enumerate(sets) if ws & g] for g in cue.groups]
+            if not all(places):
+                continue
+            if any(
+                all(any(abs(j - i) < self.window for j in others) for others in places[1:]) for i in places[0]
+            ):
+                out.append(cue)
+        return out
+
+
+def _fold_group(words) -> frozenset[str]:
+    out = set()
+    for w in words or ():
+        folded = _fold_pattern(w)
+        if len(folded) == 1:  # a group holds single words
+            out.add(folded[0])
+    return frozenset(out)
 
 
 @dataclass
@@ -155,6 +207,7 @@ class Safety:
     card: dict[str, dict[str, str]] = field(default_factory=dict)  # key -> language -> text
     _crisis: _Matcher | None = None
     _calm: _Matcher | None = None
+    _cues: _CueMatcher | None = None
 
     @classmethod
     def load(cls, data_dir: Path) -> Safety:
@@ -162,10 +215,12 @@ class Safety:
         if not path.exists():
             return cls()
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls.from_dict(raw)
+        cues_path = Path(data_dir) / CUES_FILE
+        cues = yaml.safe_load(cues_path.read_text(encoding="utf-8")) or {} if cues_path.exists() else {}
+        return cls.from_dict(raw, cues)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> Safety:
+    def from_dict(cls, raw: dict, cues: dict | None = None) -> Safety:
         contacts = {}
         for c in raw.get("contacts") or []:
             numbers = c.get("numbers") or [c.get("number")]
@@ -184,11 +239,22 @@ class Safety:
         topics, crisis, calm = {}, [], []
         for t in raw.get("topics") or []:
             topics[t["id"]] = Topic(t["id"], tuple(t.get("contacts") or ()), dict(t.get("lead") or {}))
-            for phrases in (t.get("patterns") or {}).values():
-                crisis += [_Pattern(_fold_pattern(p), t["id"]) for p in phrases or ()]
+            for lang, phrases in (t.get("patterns") or {}).items():
+                for p in phrases or ():
+                    words = _fold_pattern(p)
+                    # Vietnamese syllables are words of their own: none is ever left out.
+                    crisis.append(_Pattern(words, t["id"], frozenset() if lang == "vi" else _optional(words)))
         for phrases in (raw.get("calm") or {}).values():
             calm += [_Pattern(_fold_pattern(p), None) for p in phrases or ()]
-        return cls(contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm))
+        rules = []
+        for topic, per_lang in ((cues or {}).get("cues") or {}).items():
+            for lang_rules in (per_lang or {}).values():
+                for rule in lang_rules or ():
+                    groups = tuple(_fold_group(g) for g in rule)
+                    if len(groups) >= 2 and all(groups):
+                        rules.append(_Cue(topic, groups))
+        cue_matcher = _CueMatcher(rules, int((cues or {}).get("window") or 8)) if rules else None
+        return cls(contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm), cue_matcher)
 
     def detect(self, text: str) -> SafetyMatch | None:
         """The crisis topic of ``text``, or None. Reads every language at once: people mix."""
@@ -201,12 +267,14 @@ class Safety:
             for _p, i, j in self._calm.find(toks):
                 for k in range(i, j + 1):
                     toks[k] = "\0"
-        found = self._crisis.find(toks)
+        found = [p.topic for p, _i, _j in self._crisis.find(toks)]
+        if self._cues is not None:
+            found += [c.topic for c in self._cues.find(toks)]
         if not found:
             return None
         counts: dict[str, int] = {}
-        for p, _i, _j in found:
-            counts[p.topic] = counts.get(p.topic, 0) + 1
+        for topic in found:
+            counts[topic] = counts.get(topic, 0) + 1
         top = max(counts.values())
         order = {t: n for n, t in enumerate(TOPIC_ORDER)}
         topic = min((t for t, n in counts.items() if n == top), key=lambda t: order.get(t, 99))

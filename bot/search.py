@@ -44,12 +44,12 @@ W_TRANSLIT = 0.8  # a Cyrillic word's Latin transliteration
 
 COVERAGE_TOKENS = 3
 # How much of the question's information the best document must explain (see ``scores``).
-MIN_COVERAGE = 0.35
+MIN_COVERAGE = 0.25
 # A document that explains less (but at least LOW_COVERAGE_SHARE of MIN_COVERAGE) still answers
 # when its score is strong: many strong matches of a long question.
-LOW_COVERAGE_SHARE = 0.6
-STRONG_SCORE = 16.0
-UNKNOWN_WEIGHT = 0.5  # the information of a word no document has, relative to the rarest word
+LOW_COVERAGE_SHARE = 0.5
+STRONG_SCORE = 18.0
+UNKNOWN_WEIGHT = 1.0  # the information of a word no document has, relative to the rarest word
 UNKNOWN_SHORT_WEIGHT = 0.2  # ... of such a word of at most three letters
 MAX_QUERY_CHARS = 500
 MAX_QUERY_TOKENS = 40

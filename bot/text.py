@@ -19,6 +19,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from bot.chat_words import CHAT_FILLER
+
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad\u061c"), None)
 _BIDI_CONTROLS = dict.fromkeys(range(0x202A, 0x202F), None) | dict.fromkeys(range(0x2066, 0x206A), None)
 _DIGITS = {ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")} | {
@@ -171,8 +173,13 @@ _STOP_RAW = {
         the nào nao cho với voi được duoc giúp giup xin chào chao cảm cam ơn on cần can
         em anh chị chi mình minh thì thi mà ma này nay kia rồi roi làm lam sao muốn muon phải phai""",
 }
+# Chat filler (``bot/chat_words.py``: common verbs, adverbs, particles and dialect forms, as people
+# type them) counts as a stop word too, except where a word is also a topic word of the content.
+_NOT_FILLER = {"de": "glaube", "en": "arriving", "ar": "سلام", "tr": "herkes ise", "vi": "chua chùa chưa"}
 STOPWORDS: dict[str, frozenset[str]] = {
-    lang: frozenset(normalise_token(w) for w in words.split()) for lang, words in _STOP_RAW.items()
+    lang: frozenset(normalise_token(w) for w in (words + " " + CHAT_FILLER.get(lang, "")).split())
+    - frozenset(normalise_token(w) for w in _NOT_FILLER.get(lang, "").split())
+    for lang, words in _STOP_RAW.items()
 }
 ALL_STOPWORDS: frozenset[str] = frozenset().union(*STOPWORDS.values())
 

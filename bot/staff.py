@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,7 +41,12 @@ from bot.models import (
 )
 
 ROLES = ("staff", "coordinator")
-CODE_PREFIX = "s"  # deep-link codes for staff start with this; residents' /start has none
+CODE_PREFIX = "s"  # deep-link codes for staff start with this
+CODE_BYTES = 18  # 144 random bits: 24 URL-safe characters after the prefix
+# What ``invite`` makes, exactly. Any other /start payload (a poster's deep link such as
+# ``?start=sprachcafe``) is a resident's and goes to the language picker, never counted as a
+# wrong code.
+_CODE = re.compile(re.escape(CODE_PREFIX) + "[A-Za-z0-9_-]{" + str(CODE_BYTES * 4 // 3) + "}")
 MAX_NOTE = 500
 MAX_NAME = 200
 REMOVED = "(removed)"
@@ -76,7 +82,8 @@ def hash_code(code: str) -> str:
 
 
 def looks_like_code(payload: str) -> bool:
-    return payload.startswith(CODE_PREFIX) and 10 <= len(payload) <= 64
+    """Whether a /start payload has the shape of a staff invitation code (see ``_CODE``)."""
+    return _CODE.fullmatch(payload) is not None
 
 
 def is_away(member: StaffMember, today: date) -> bool:
@@ -280,7 +287,7 @@ class StaffDirectory:
     def invite(self, staff_id: int, *, now: datetime | None = None, days: int = 14) -> str:
         """A new one-time code for ``staff_id``; earlier unused codes stay valid until they expire."""
         now = now or utcnow()
-        code = CODE_PREFIX + secrets.token_urlsafe(18)
+        code = CODE_PREFIX + secrets.token_urlsafe(CODE_BYTES)
         with Session(self.engine) as s:
             self._member(s, staff_id)
             s.add(

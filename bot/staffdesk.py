@@ -97,15 +97,18 @@ class StaffDesk:
         """``/start <code>``: link this chat to a staff member, once per code."""
         lang = language
         _ = self._gettext(lang)
+        if not looks_like_code(payload):
+            # Not an invitation (the transport sends such payloads to the resident's dialogue):
+            # not counted as a wrong code.
+            text = _(
+                "This invitation code is not valid. Please check the link or ask a coordinator for a new one."
+            )
+            return finish([Reply(esc(text), [], lang)])
         if self.wrong_codes.blocked(chat_id):
             return finish(
                 [Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)]
             )
-        outcome, member = (
-            self.directory.link(chat_id, payload, now=self.clock())
-            if looks_like_code(payload)
-            else (LinkOutcome.INVALID, None)
-        )
+        outcome, member = self.directory.link(chat_id, payload, now=self.clock())
         if outcome is LinkOutcome.LINKED:
             self._chats.add(chat_id)
             lang = member.language

@@ -47,6 +47,7 @@ from bot.dialogue import Button, Dialogue, Reply, esc
 from bot.markup import plain_text, split_html
 from bot.outbound import Attachment
 from bot.ratelimit import RateLimiter, Verdict
+from bot.staff import looks_like_code
 from bot.staffdesk import STAFF_COMMANDS, StaffDesk
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class TelegramFrontend:
         if stripped.startswith("/"):
             head, _, rest = stripped[1:].partition(" ")
             command = head.split("@", 1)[0].lower()
-            if command == "start" and rest.strip():
+            if command == "start" and looks_like_code(rest.strip()):
                 replies = desk.start(chat_id, rest.strip(), language=self.dialogue.language_of(chat_id))
                 member = desk.directory.by_chat(chat_id)
                 if member is not None:

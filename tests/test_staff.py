@@ -94,7 +94,7 @@ def test_wrong_codes_are_throttled_per_chat(parts):
     member = directory.add("Anna", "Amt")
     good = directory.invite(member.id)
     for _ in range(5):
-        desk.start(9, "s-wrong-code-000000")
+        desk.start(9, "s" + "0" * 24)
     (reply,) = desk.start(9, good)
     assert reply.html == desk.translations.get("de").gettext(
         "Too many wrong codes. Please wait an hour and try again."

@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 from telegram import Bot
 
@@ -129,6 +130,10 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path):
 
     # -- the prompt falls due at the first working-day slot after the assignment ----------------
     friday_evening = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+    with core.engine.begin() as conn:  # assigned (by the CLI, at the real time) before the test's week
+        conn.execute(
+            sa.text("UPDATE assignment SET created_at = :t"), {"t": friday_evening - timedelta(days=1)}
+        )
     clock.now = friday_evening
     result = tick(api, loop, friday_evening)
     assert result.prompts == 0  # outside the working-day window: nothing is sent at night

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,17 @@ PROGRESS_STEPS = (0, 25, 50, 75, 100)
 WRONG_CODES_PER_HOUR = 5
 STAFF_COMMANDS = ("mymeasures", "away", "report")
 CHATS_TTL = 60.0
+
+
+@dataclass
+class Linking:
+    """What ``/start <code>`` did: the replies for this chat, the member it linked, and the chat
+    the member was linked in before (another one) with the notice for it."""
+
+    replies: list[Reply]
+    member: StaffMember | None = None
+    moved_from: int | None = None
+    notice: list[Reply] = field(default_factory=list)
 
 
 class StaffDesk:
@@ -94,7 +106,15 @@ class StaffDesk:
 
     # -- linking --------------------------------------------------------------------------------
     def start(self, chat_id: int, payload: str, *, language: str = "de") -> list[Reply]:
-        """``/start <code>``: link this chat to a staff member, once per code."""
+        """``/start <code>``: link this chat to a staff member, once per code (the replies only)."""
+        return self.link(chat_id, payload, language=language).replies
+
+    def link(self, chat_id: int, payload: str, *, language: str = "de") -> Linking:
+        """``/start <code>``: link this chat to a staff member, once per code.
+
+        The result also names the chat the person was linked in before, if another one, with the
+        notice that chat gets: whoever used the code now holds the staff link, and the previous
+        holder must learn of it (a stolen or forwarded link is otherwise a silent takeover)."""
         lang = language
         _ = self._gettext(lang)
         if not looks_like_code(payload):
@@ -103,12 +123,12 @@ class StaffDesk:
             text = _(
                 "This invitation code is not valid. Please check the link or ask a coordinator for a new one."
             )
-            return finish([Reply(esc(text), [], lang)])
+            return Linking(finish([Reply(esc(text), [], lang)]))
         if self.wrong_codes.blocked(chat_id):
-            return finish(
-                [Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)]
+            return Linking(
+                finish([Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)])
             )
-        outcome, member = self.directory.link(chat_id, payload, now=self.clock())
+        outcome, member, moved_from = self.directory.link(chat_id, payload, now=self.clock())
         if outcome is LinkOutcome.LINKED:
             self._chats.add(chat_id)
             lang = member.language
@@ -117,7 +137,17 @@ class StaffDesk:
                 "Welcome, {name}! This chat is now linked to Ankommen as staff of {organisation}. "
                 "Status requests for your measures will arrive here."
             ).format(name=member.name, organisation=member.organisation)
-            return finish([Reply(esc(text) + "\n\n" + esc(self._staff_help(lang)), [], lang)])
+            replies = finish([Reply(esc(text) + "\n\n" + esc(self._staff_help(lang)), [], lang)])
+            if moved_from is None:
+                return Linking(replies, member)
+            self._chats.discard(moved_from)
+            log.info("staff %s: the link moved to another chat; the previous chat is told", member.id)
+            notice = _(
+                "Your staff access to Ankommen has just been linked to another Telegram chat with an "
+                "invitation link. This chat no longer gets status requests. If that was not you, "
+                "please tell a coordinator at once."
+            )
+            return Linking(replies, member, moved_from, finish([Reply(esc(notice), [], lang)]))
         if outcome in (LinkOutcome.INVALID, LinkOutcome.USED, LinkOutcome.EXPIRED):
             self.wrong_codes.hit(chat_id)
         log.info("a staff invitation was refused: %s", outcome.value)
@@ -131,7 +161,7 @@ class StaffDesk:
             LinkOutcome.EXPIRED: _("This invitation has expired. Please ask a coordinator for a new one."),
             LinkOutcome.TAKEN: _("This chat is already linked to another staff member."),
         }[outcome]
-        return finish([Reply(esc(text), [], lang)])
+        return Linking(finish([Reply(esc(text), [], lang)]))
 
     def command_menu(self, member: StaffMember) -> list[tuple[str, str]]:
         """The commands staff get on top of the residents' menu (set for their chat only)."""

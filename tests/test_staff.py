@@ -52,7 +52,7 @@ def linked(directory, name, chat_id, measures=(), role="staff", at=None):
     member = directory.add(name, "Amt", role=role)
     if measures:
         directory.assign(member.id, list(measures))
-    outcome, member = directory.link(chat_id, directory.invite(member.id, now=at), now=at)
+    outcome, member, _moved = directory.link(chat_id, directory.invite(member.id, now=at), now=at)
     assert outcome is LinkOutcome.LINKED
     return member
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests import test_staff_e2e
-from tests.test_staff_e2e import say
+from tests.test_staff_e2e import cli, say
 
 world = test_staff_e2e.world  # the production wiring against the loopback server (a fixture)
 
 RESIDENT, ANNA, MALLORY = 6101, 6102, 6103
+INVALID = "This invitation code is not valid. Please check the link or ask a coordinator for a new one."
 
 
 def _throttle_count(core) -> int:
@@ -32,7 +33,99 @@ def test_a_deep_link_payload_that_is_no_invitation_gets_the_language_picker_and_
     assert _throttle_count(core) == 0
     # A code-shaped payload is still an invitation code: wrong, so counted.
     (wrong,) = say(api, RESIDENT, "/start s" + "0" * 24)
-    assert wrong.text == de(
-        "This invitation code is not valid. Please check the link or ask a coordinator for a new one."
-    )
+    assert wrong.text == de(INVALID)
     assert _throttle_count(core) == 1
+
+
+def _staff_env(tmp_path, api=None) -> dict:
+    env = {"ANKOMMEN_STATE_DIR": str(tmp_path), "TELEGRAM_BOT_USERNAME": "AnkommenTestBot"}
+    if api is not None:
+        env.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url, TELEGRAM_FLOOD_LIMIT="0")
+    return env
+
+
+# -- finding 5: a superseded invitation cannot take the identity over ---------------------------------
+def test_linking_voids_the_other_codes_a_relink_tells_the_old_chat_and_revoke_voids_the_rest(world, tmp_path):
+    core, _clock, _desk, _loop, api, _settings = world
+    de = core.translations.get("de").gettext
+    directory = core.staff_directory()
+    anna = directory.add("Anna Beispiel", "Sozial- und Wohnungsamt")
+    env = _staff_env(tmp_path)
+    first, second = (
+        cli(env, "staff", "invite", str(anna.id)).stdout.split("start=")[1].strip() for _ in "12"
+    )
+    say(api, ANNA, f"/start {second}")
+    assert directory.by_chat(ANNA).id == anna.id and (ANNA, "") in api.scoped_commands
+
+    # The first link was superseded when the second one was used: it links nothing now.
+    told = len(api.calls(chat_id=ANNA))
+    (refused,) = say(api, MALLORY, f"/start {first}")
+    assert refused.text == de(INVALID)
+    assert directory.by_chat(MALLORY) is None and directory.by_chat(ANNA).id == anna.id
+    assert (MALLORY, "") not in api.scoped_commands and len(api.calls(chat_id=ANNA)) == told
+
+    # A new link moves the person to another chat, and the old chat is told and loses the menu.
+    third = directory.invite(anna.id)
+    before = len(api.calls(chat_id=ANNA))
+    say(api, MALLORY, f"/start {third}")
+    (notice,) = api.wait_for(before + 1, chat_id=ANNA)[before:]
+    assert notice.text == de(
+        "Your staff access to Ankommen has just been linked to another Telegram chat with an invitation "
+        "link. This chat no longer gets status requests. If that was not you, please tell a coordinator "
+        "at once."
+    )
+    assert directory.by_chat(MALLORY).id == anna.id and directory.by_chat(ANNA) is None
+    assert (ANNA, "") not in api.scoped_commands and (MALLORY, "") in api.scoped_commands
+
+    # --revoke voids every open link of the person.
+    fourth, fifth = directory.invite(anna.id), directory.invite(anna.id)
+    out = cli(env, "staff", "invite", "--revoke", str(anna.id))
+    assert out.returncode == 0, out.stderr
+    assert "2 open invitation link(s) revoked" in out.stdout
+    for code in (fourth, fifth):
+        (refused,) = say(api, ANNA, f"/start {code}")
+        assert refused.text == de(INVALID)
+    assert directory.by_chat(MALLORY).id == anna.id
+
+
+# -- finding 10: staff remove takes the staff command menu out of Telegram -------------------------------
+def test_staff_remove_deletes_the_staff_command_menu_at_once_or_at_the_next_start(world, tmp_path):
+    core, _clock, _desk, _loop, api, settings = world
+    directory = core.staff_directory()
+    anna = directory.add("Anna Beispiel", "Sozial- und Wohnungsamt")
+    bert = directory.add("Bert Beispiel", "Jugendamt")
+    say(api, ANNA, f"/start {directory.invite(anna.id)}")
+    say(api, MALLORY, f"/start {directory.invite(bert.id)}")
+    assert (ANNA, "") in api.scoped_commands and (MALLORY, "") in api.scoped_commands
+
+    # With the token: at once.
+    out = cli(_staff_env(tmp_path, api), "staff", "remove", str(anna.id))
+    assert out.returncode == 0, out.stderr
+    assert "is removed (deleteMyCommands)" in out.stdout
+    assert (ANNA, "") not in api.scoped_commands
+    deleted = [c for c in api.sent if c.method == "deleteMyCommands"]
+    assert [int(c.params["scope"]["chat_id"]) for c in deleted] == [ANNA]
+    assert directory.menu_resets() == []
+
+    # Without a token: queued in the store, done when the bot next starts.
+    out = cli(_staff_env(tmp_path), "staff", "remove", str(bert.id))
+    assert out.returncode == 0, out.stderr
+    assert "no TELEGRAM_BOT_TOKEN here" in out.stdout
+    assert (MALLORY, "") in api.scoped_commands and directory.menu_resets() == [MALLORY]
+    _start_once(core, settings)
+    assert (MALLORY, "") not in api.scoped_commands and directory.menu_resets() == []
+
+
+def _start_once(core, settings) -> None:
+    """What a (re)started bot does before it polls: initialize and post_init (the command menus)."""
+    import asyncio
+
+    from handlers.app import assemble
+
+    async def run():
+        app = assemble(core, settings, desk=core.staff_desk(), status_tick=3600)
+        await app.initialize()
+        await app.post_init(app)
+        await app.shutdown()
+
+    asyncio.run(run())

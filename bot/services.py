@@ -36,8 +36,9 @@ class Core:
     newsletters: dict[str, Newsletter] = field(default_factory=dict)
 
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
-        """A dialogue on this core; by default preferences, subscriptions and records live in the
-        store (with preferences in memory, subscriptions are kept in memory too)."""
+        """A dialogue on this core; by default preferences, subscriptions, records and the staff
+        links (for a staff member's /delete) live in the store (with preferences in memory,
+        subscriptions are kept in memory too, and there is no staff side)."""
         subscriptions = (
             StoreSubscriptions(self.engine, self.newsletters)
             if prefs is None
@@ -51,6 +52,7 @@ class Core:
             timezone=self.settings.timezone,
             recorder=recorder if recorder is not None else StoreRecorder(self.engine),
             subscriptions=subscriptions,
+            staff=self.staff_directory() if prefs is None else None,  # /delete by staff
         )
 
     def staff_directory(self):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests import test_staff_e2e
-from tests.test_staff_e2e import cli, say
+from tests.test_staff_e2e import cli, press, say
 
 world = test_staff_e2e.world  # the production wiring against the loopback server (a fixture)
 
@@ -129,3 +129,78 @@ def _start_once(core, settings) -> None:
         await app.shutdown()
 
     asyncio.run(run())
+
+
+# -- finding 13: a staff member's /delete erases the staff link, and says exactly what ---------------------
+STAFF_CONFIRM = (
+    "You are linked as staff. Deleting also unlinks this chat from your staff entry and drops a status "
+    "answer or newsletter issue you have started. The status reports you have made stay, because the "
+    "implementation report (measure 7.16) needs them. Your name, organisation and measures stay with the "
+    "coordinators; ask them if you want those erased."
+)
+STAFF_DONE = (
+    "Done: I have deleted your language, your newsletter subscriptions, the link between this chat and your "
+    "staff entry, and any status answer or newsletter issue you had started. The status reports you have "
+    "made stay in the implementation report (measure 7.16). Your name, organisation and measures stay with "
+    "the coordinators; ask them if you want those erased. A new invitation link connects you again."
+)
+
+
+def _rows(core, sql: str) -> list:
+    with core.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+
+
+def test_a_coordinators_delete_erases_the_chat_link_drafts_and_composing_and_keeps_the_reports(world):
+    core, _clock, _desk, _loop, api, _settings = world
+    de = core.translations.get("de").gettext
+    directory = core.staff_directory()
+    cora = directory.add("Cora Koordinatorin", "Integrationsbeauftragte", role="coordinator")
+    say(api, ANNA, f"/start {directory.invite(cora.id)}")
+    (picker,) = say(api, ANNA, "/start")
+    press(api, picker, "L:de")  # she is a resident too: a language row
+    (listing,) = say(api, ANNA, "/mymeasures")
+    (prompt,) = press(api, listing, "K:r:4.14")
+    press(api, prompt, "K:s:4.14:o")
+    press(api, prompt, "K:y:4.14")  # a status report
+    (listing,) = say(api, ANNA, "/mymeasures")
+    (prompt,) = press(api, listing, "K:r:4.3")
+    press(api, prompt, "K:s:4.3:d")  # an answer in progress
+    (choice,) = say(api, ANNA, "/newsletter")
+    press(api, choice, "W:n:1.24")  # composing
+    assert _rows(core, "SELECT count(*) FROM newsletter_compose") == [(1,)]
+    assert _rows(core, "SELECT count(*) FROM status_draft") == [(1,)]
+
+    (confirm,) = say(api, ANNA, "/delete")
+    assert de(STAFF_CONFIRM) in confirm.text
+    (done,) = press(api, confirm, "D:yes")
+    assert done.text == de(STAFF_DONE)
+    assert _rows(core, f"SELECT chat_id FROM staff_member WHERE id = {cora.id}") == [(None,)]
+    assert _rows(core, "SELECT count(*) FROM newsletter_compose") == [(0,)]
+    assert _rows(core, "SELECT count(*) FROM status_draft") == [(0,)]
+    assert _rows(core, "SELECT count(*) FROM resident") == [(0,)]
+    assert _rows(core, "SELECT measure_number, staff_id FROM status_report") == [("4.14", cora.id)]
+    assert (ANNA, "") not in api.scoped_commands and directory.menu_resets() == []
+    # The chat is no staff chat any more.
+    (refused,) = say(api, ANNA, "/mymeasures")
+    assert refused.text == de("This command is for staff members who have been invited.")
+
+    # A resident's /delete says what it always said.
+    (confirm,) = say(api, RESIDENT, "/delete")
+    assert de(STAFF_CONFIRM) not in confirm.text
+    (done,) = press(api, confirm, "D:yes")
+    assert done.text == de(
+        "Done: I have deleted everything I stored about you. If you write to me again, I start afresh."
+    )
+
+
+def test_staff_remove_erases_a_newsletter_being_composed(world, tmp_path):
+    core, _clock, _desk, _loop, api, _settings = world
+    directory = core.staff_directory()
+    cora = directory.add("Cora Koordinatorin", "Integrationsbeauftragte", role="coordinator")
+    say(api, ANNA, f"/start {directory.invite(cora.id)}")
+    (choice,) = say(api, ANNA, "/newsletter")
+    press(api, choice, "W:n:1.32")
+    assert _rows(core, "SELECT chat_id FROM newsletter_compose") == [(ANNA,)]
+    assert cli(_staff_env(tmp_path), "staff", "remove", str(cora.id)).returncode == 0
+    assert _rows(core, "SELECT count(*) FROM newsletter_compose") == [(0,)]

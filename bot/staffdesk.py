@@ -369,6 +369,8 @@ class StaffDesk:
             )
             return [self._confirm_screen(member, self.directory.save_draft(draft))]
         draft = self.directory.draft(member.id)
+        if kind == "y" and len(parts) == 3 and (draft is None or draft.measure_number != measure):
+            return self._already_saved(member, measure)  # a second tap on Save
         if draft is None or draft.measure_number != measure:
             return None
         if kind == "p" and len(parts) == 4 and button_number(parts[3]) in PROGRESS_STEPS:
@@ -459,14 +461,38 @@ class StaffDesk:
         text = _("Saved: measure {number} is {status}. Thank you!").format(
             number=report.measure_number, status=status_label(_, report.status)
         )
-        buttons = []
-        if self.correction > timedelta(0):
-            until = format_datetime(
-                (report.reported_at + self.correction).astimezone(self.tz), format="short", locale=lang
-            )
-            text += "\n" + _("You can correct this answer until {time}.").format(time=until)
-            buttons = [[Button("✏️ " + _("Correct"), f"K:c:{report.id}")]]
+        line, buttons = self._correction_offer(report, lang)
+        if line:
+            text += "\n" + line
         return Reply(esc(text), buttons, lang)
+
+    def _correction_offer(self, report: StatusReport, lang: str) -> tuple[str, list[list[Button]]]:
+        """The line and the button that offer to correct ``report``, while it may be corrected."""
+        _ = self._gettext(lang)
+        if self.correction <= timedelta(0) or self.clock() - report.reported_at > self.correction:
+            return "", []
+        until = format_datetime(
+            (report.reported_at + self.correction).astimezone(self.tz), format="short", locale=lang
+        )
+        line = _("You can correct this answer until {time}.").format(time=until)
+        return line, [[Button("✏️ " + _("Correct"), f"K:c:{report.id}")]]
+
+    def _already_saved(self, member: StaffMember, measure: str) -> list[Reply] | None:
+        """Save pressed again after the answer was saved (a double tap, an old screen): say so, and
+        offer the correction. Refused (None) when the measure's latest report is not theirs."""
+        latest = self.directory.latest(measure)
+        if latest is None or latest.staff_id != member.id:
+            return None
+        lang = member.language
+        _ = self._gettext(lang)
+        lines = [
+            _("This answer has already been saved."),
+            _("Measure {number}: {status}").format(number=measure, status=status_label(_, latest.status)),
+        ]
+        line, buttons = self._correction_offer(latest, lang)
+        if line:
+            lines.append(line)
+        return [Reply(esc("\n".join(lines)), buttons, lang)]
 
     def _correct(self, member: StaffMember, report_id: int) -> list[Reply] | None:
         report: StatusReport | None = self.directory.report_by_id(report_id)

@@ -204,3 +204,33 @@ def test_staff_remove_erases_a_newsletter_being_composed(world, tmp_path):
     assert _rows(core, "SELECT chat_id FROM newsletter_compose") == [(ANNA,)]
     assert cli(_staff_env(tmp_path), "staff", "remove", str(cora.id)).returncode == 0
     assert _rows(core, "SELECT count(*) FROM newsletter_compose") == [(0,)]
+
+
+# -- finding 25: a second tap on Save says it is saved and offers the correction ----------------------------
+def test_a_second_tap_on_save_says_already_saved_and_offers_the_correction(world):
+    core, _clock, _desk, _loop, api, _settings = world
+    de = core.translations.get("de").gettext
+    directory = core.staff_directory()
+    anna = directory.add("Anna Beispiel", "Sozial- und Wohnungsamt")
+    directory.assign(anna.id, ["4.14"])
+    say(api, ANNA, f"/start {directory.invite(anna.id)}")
+    (listing,) = say(api, ANNA, "/mymeasures")
+    (prompt,) = press(api, listing, "K:r:4.14")
+    press(api, prompt, "K:s:4.14:o")
+    press(api, prompt, "K:y:4.14")
+    (again,) = press(api, prompt, "K:y:4.14")  # the same Save button, tapped once more
+    assert de("This answer has already been saved.") in again.text
+    assert de("You cannot report on this measure.") not in again.text
+    report_id = _rows(core, "SELECT id FROM status_report")[0][0]
+    assert f"K:c:{report_id}" in {d for _, d in again.buttons}
+    assert len(_rows(core, "SELECT id FROM status_report")) == 1  # saved once
+    (correction,) = press(api, again, f"K:c:{report_id}")
+    assert "4.14" in correction.text and len(correction.buttons) == 6
+    # Someone else's Save for a measure they do not hold is still refused.
+    other = directory.add("Bert Beispiel", "Jugendamt")
+    say(api, MALLORY, f"/start {directory.invite(other.id)}")
+    (listing,) = say(api, MALLORY, "/mymeasures")
+    before = len(api.calls(methods=("answerCallbackQuery",)))
+    api.press(listing, "K:y:4.14")
+    toast = api.wait_for(before + 1, methods=("answerCallbackQuery",))[before]
+    assert toast.params.get("text") == de("You cannot report on this measure.")

@@ -537,7 +537,10 @@ class Dialogue:
             self.subscriptions.subscribe(user_id, newsletter, lang)
             title = self.subscriptions.newsletters[newsletter].title(lang)
             notice = Reply(
-                esc(_("You have subscribed to {title}.").format(title=title)), [], lang, toast=True
+                esc(_("You are now subscribed to this newsletter: {title}.").format(title=title)),
+                [],
+                lang,
+                toast=True,
             )
         return [notice, self.newsletters(user_id)]
 
@@ -545,7 +548,7 @@ class Dialogue:
         """Leaving says so, whether or not the subscription was still there (a second tap)."""
         _ = self._t(lang).gettext
         title = self.subscriptions.newsletters[newsletter].title(lang)
-        text = _("You have left {title}. You will get no more issues.").format(title=title)
+        text = _("You have left this newsletter: {title}. You will get no more issues.").format(title=title)
         return Reply(esc(text), [], lang, toast=True)
 
     def newsletter_issue(self, newsletter: str, texts: dict[str, str], lang: str) -> Reply:

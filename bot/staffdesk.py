@@ -133,11 +133,18 @@ class StaffDesk:
             self._chats.add(chat_id)
             lang = member.language
             _ = self._gettext(lang)
-            text = _(
-                "Welcome, {name}! This chat is now linked to Ankommen as staff of {organisation}. "
-                "Status requests for your measures will arrive here."
-            ).format(name=member.name, organisation=member.organisation)
-            replies = finish([Reply(esc(text) + "\n\n" + esc(self._staff_help(lang)), [], lang)])
+            # Whole sentences, and the name and organisation as labelled lines: a sentence built
+            # around them ("staff of {organisation}") reads wrong in most languages.
+            lines = [
+                _(
+                    "Welcome! This chat is now linked to Ankommen for your work as staff. "
+                    "Status requests for your measures will arrive here."
+                ),
+                _("Name: {name}").format(name=member.name),
+                _("Organisation: {organisation}").format(organisation=member.organisation),
+            ]
+            text = esc("\n".join(lines)) + "\n\n" + esc(self._staff_help(lang))
+            replies = finish([Reply(text, [], lang)])
             if moved_from is None:
                 return Linking(replies, member)
             self._chats.discard(moved_from)
@@ -248,7 +255,9 @@ class StaffDesk:
         )
         deputy = self.directory.get(member.deputy_id) if member.deputy_id else None
         if deputy is not None and deputy.chat_id is not None:
-            text += " " + _("{name} will get your status requests meanwhile.").format(name=deputy.name)
+            text += " " + _("Your deputy gets your status requests meanwhile: {name}.").format(
+                name=deputy.name
+            )
         else:
             text += " " + _("No deputy is set, so your status requests wait until you are back.")
         return Reply(esc(text), [], lang)
@@ -289,7 +298,13 @@ class StaffDesk:
             + esc(self._title(measure, lang))
         )
         if standing_in_for is not None:
-            lines.append(esc(_("You are standing in for {name}.").format(name=standing_in_for.name)))
+            lines.append(
+                esc(
+                    _("You get this request as the deputy of a colleague who is away: {name}.").format(
+                        name=standing_in_for.name
+                    )
+                )
+            )
         last = None if heading else self.catalog.status_of(measure)  # a correction shows no "last"
         if last is not None:
             status, day = status_label(_, last.status), self._day(last.reported_at, lang)
@@ -458,8 +473,12 @@ class StaffDesk:
         )
         self.catalog.invalidate_statuses()
         log.info("status recorded for measure %s by staff %s", report.measure_number, member.id)
-        text = _("Saved: measure {number} is {status}. Thank you!").format(
-            number=report.measure_number, status=status_label(_, report.status)
+        text = (
+            _("Saved. Thank you!")
+            + "\n"
+            + _("Measure {number}: {status}").format(
+                number=report.measure_number, status=status_label(_, report.status)
+            )
         )
         line, buttons = self._correction_offer(report, lang)
         if line:

@@ -318,7 +318,7 @@ def test_away_command_and_my_measures(parts):
         assert "/away" in reply.html and directory.get(anna.id).away_until is None
     (reply,) = desk.command(11, "away", "2026-12-11")
     assert directory.get(anna.id).away_until == date(2026, 12, 11)
-    assert de("{name} will get your status requests meanwhile.").format(name="Bert") in reply.html
+    assert de("Your deputy gets your status requests meanwhile: {name}.").format(name="Bert") in reply.html
     (mine,) = desk.command(12, "mymeasures", "")  # Bert stands in: Anna's measures are his too
     assert {b.data for row in mine.buttons for b in row} >= {"K:r:1.24", "K:r:4.14", "K:r:4.3"}
     desk.command(11, "away", "off")

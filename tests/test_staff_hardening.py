@@ -234,3 +234,17 @@ def test_a_second_tap_on_save_says_already_saved_and_offers_the_correction(world
     api.press(listing, "K:y:4.14")
     toast = api.wait_for(before + 1, methods=("answerCallbackQuery",))[before]
     assert toast.params.get("text") == de("You cannot report on this measure.")
+
+
+# -- finding 26: the link greeting builds no sentence around the office's name -----------------------------
+def test_the_link_greeting_names_the_person_and_the_office_on_labelled_lines(world):
+    core, _clock, _desk, _loop, api, _settings = world
+    directory = core.staff_directory()
+    for lang, chat in (("de", ANNA), ("ru", MALLORY)):
+        t = core.translations.get(lang).gettext
+        member = directory.add("Anna Beispiel", "Sozial- und Wohnungsamt", language=lang)
+        (welcome,) = say(api, chat, f"/start {directory.invite(member.id)}")
+        lines = welcome.text.split("\n")
+        assert t("Name: {name}").format(name="Anna Beispiel") in lines
+        assert t("Organisation: {organisation}").format(organisation="Sozial- und Wohnungsamt") in lines
+        assert "von Sozial" not in welcome.text and "staff of" not in welcome.text

@@ -120,14 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.clock_now is not None:
         settings = dataclasses.replace(settings, now=args.clock_now)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs full request URLs, which contain the bot token: keep it quiet.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot import logs
+
+    # No exception message, token or message text in any line (bot/logs.py).
+    logs.configure(settings.log_level, sys.stderr)
     handler = COMMANDS[args.command]
     try:
         return handler(args, settings)

@@ -130,12 +130,18 @@ def retry_transient(*extra: str):
 
 def make_engine(database_url: str, *, echo: bool = False, busy_timeout: float = BUSY_TIMEOUT) -> Engine:
     """Create the engine. SQLite gets a data directory, foreign keys, WAL and a busy timeout
-    (``busy_timeout`` seconds, ``ANKOMMEN_DB_BUSY_TIMEOUT``)."""
+    (``busy_timeout`` seconds, ``ANKOMMEN_DB_BUSY_TIMEOUT``).
+
+    ``hide_parameters``: SQLAlchemy leaves a statement's bound values (a resident's question, a
+    staff note) out of its error messages and echo lines, so no traceback carries them
+    (``bot/logs.py`` leaves out the rest of every exception message)."""
     if database_url.startswith("sqlite"):
         db_path = database_url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(database_url, echo=echo, connect_args={"timeout": busy_timeout})
+        engine = sa.create_engine(
+            database_url, echo=echo, hide_parameters=True, connect_args={"timeout": busy_timeout}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -146,7 +152,7 @@ def make_engine(database_url: str, *, echo: bool = False, busy_timeout: float = 
             cur.close()
 
         return engine
-    return sa.create_engine(database_url, echo=echo, pool_pre_ping=True)
+    return sa.create_engine(database_url, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -105,6 +105,16 @@ class Recorder(Protocol):
     def record_safety(self, topic: str) -> None: ...
 
 
+class StaffLinks(Protocol):
+    """The staff side of a chat, for /delete (``bot.staff.StaffDirectory`` in the store)."""
+
+    def is_linked(self, chat_id: int) -> bool: ...
+
+    def forget_chat(self, chat_id: int) -> bool:
+        """Erase the chat's staff link and what hangs on it; True if it was linked."""
+        ...
+
+
 class MemoryPreferences:
     def __init__(self) -> None:
         self._langs: dict[int, str] = {}
@@ -157,9 +167,11 @@ class Dialogue:
         recorder: Recorder | None = None,
         subscriptions: Subscriptions | None = None,
         clock: Callable[[], datetime] | None = None,
+        staff: StaffLinks | None = None,
     ):
         self.catalog = catalog
         self.clock: Callable[[], datetime] = clock or Clock()
+        self.staff = staff
         self.subscriptions: Subscriptions = subscriptions or MemorySubscriptions(
             load_definitions(paths.DATA_DIR)
         )
@@ -260,7 +272,7 @@ class Dialogue:
         if kind == "U" and arg in self.subscriptions.newsletters:
             return [self.left(lang, arg, self.subscriptions.unsubscribe(user_id, arg))]
         if kind == "D" and not arg:
-            return [self.delete_confirm(lang)]
+            return [self.delete_confirm(lang, staff=self._is_staff(user_id))]
         if kind == "D" and arg in ("yes", "no"):
             return [self.delete_done(user_id, lang)] if arg == "yes" else [self.delete_kept(lang)]
         if kind == "O":
@@ -487,27 +499,43 @@ class Dialogue:
         ]
         return Reply("\n".join(lines), [[Button(_("Delete my data"), "D:")], self._menu_row(lang)], lang)
 
-    def delete_confirm(self, lang: str) -> Reply:
+    def _is_staff(self, user_id: int) -> bool:
+        return self.staff is not None and self.staff.is_linked(user_id)
+
+    def delete_confirm(self, lang: str, *, staff: bool = False) -> Reply:
+        """Ask before erasing; a staff member is told what goes and what stays on the staff side."""
         _ = self._t(lang).gettext
         text = _(
             "Do you really want to delete everything I store about you (language and newsletter subscriptions)?"
         )
+        if staff:
+            text += "\n\n" + _(
+                "You are linked as staff. Deleting also unlinks this chat from your staff entry and drops "
+                "a status answer or newsletter issue you have started. The status reports you have made "
+                "stay, because the implementation report (measure 7.16) needs them. Your name, "
+                "organisation and measures stay with the coordinators; ask them if you want those erased."
+            )
         buttons = [[Button(_("Yes, delete"), "D:yes"), Button(_("No, keep it"), "D:no")]]
         return Reply(esc(text), buttons, lang)
 
     def delete_done(self, user_id: int, lang: str) -> Reply:
         _ = self._t(lang).gettext
+        was_staff = self.staff.forget_chat(user_id) if self.staff is not None else False
         self.prefs.forget(user_id)
         self._sessions.pop(user_id, None)
-        return Reply(
-            esc(
-                _(
-                    "Done: I have deleted everything I stored about you. If you write to me again, I start afresh."
-                )
-            ),
-            [],
-            lang,
-        )
+        if was_staff:
+            text = _(
+                "Done: I have deleted your language, your newsletter subscriptions, the link between "
+                "this chat and your staff entry, and any status answer or newsletter issue you had "
+                "started. The status reports you have made stay in the implementation report (measure "
+                "7.16). Your name, organisation and measures stay with the coordinators; ask them if you "
+                "want those erased. A new invitation link connects you again."
+            )
+        else:
+            text = _(
+                "Done: I have deleted everything I stored about you. If you write to me again, I start afresh."
+            )
+        return Reply(esc(text), [], lang)
 
     def delete_kept(self, lang: str) -> Reply:
         _ = self._t(lang).gettext
@@ -539,7 +567,10 @@ class Dialogue:
             self.subscriptions.subscribe(user_id, newsletter, lang)
             title = self.subscriptions.newsletters[newsletter].title(lang)
             notice = Reply(
-                esc(_("You have subscribed to {title}.").format(title=title)), [], lang, toast=True
+                esc(_("You are now subscribed to this newsletter: {title}.").format(title=title)),
+                [],
+                lang,
+                toast=True,
             )
         return [notice, self.newsletters(user_id)]
 
@@ -547,7 +578,7 @@ class Dialogue:
         """Leaving says so, whether or not the subscription was still there (a second tap)."""
         _ = self._t(lang).gettext
         title = self.subscriptions.newsletters[newsletter].title(lang)
-        text = _("You have left {title}. You will get no more issues.").format(title=title)
+        text = _("You have left this newsletter: {title}. You will get no more issues.").format(title=title)
         return Reply(esc(text), [], lang, toast=True)
 
     def newsletter_issue(self, newsletter: str, texts: dict[str, str], lang: str) -> Reply:
@@ -874,7 +905,7 @@ class Dialogue:
         if command == "privacy":
             return [self.privacy(lang)]
         if command == "delete":
-            return [self.delete_confirm(lang)]
+            return [self.delete_confirm(lang, staff=self._is_staff(user_id))]
         if command == "newsletters":
             return [self.newsletters(user_id)]
         _ = self._t(lang).gettext

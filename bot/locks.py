@@ -83,7 +83,9 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
 def _lock_engine(engine: Engine) -> Engine:
     # Not the pool: a lock lives as long as its one session, and a pooled connection could be
     # recycled (or pre-pinged into a new session) underneath it.
-    return sa.create_engine(engine.url, poolclass=sa.pool.NullPool, connect_args=KEEPALIVES)
+    return sa.create_engine(
+        engine.url, poolclass=sa.pool.NullPool, connect_args=KEEPALIVES, hide_parameters=True
+    )
 
 
 def _lock_connection(engine: Engine) -> Connection:

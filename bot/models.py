@@ -365,6 +365,18 @@ class ComposeState(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
+class MenuReset(SQLModel, table=True):
+    """A chat whose staff command menu must go from Telegram (``deleteMyCommands`` for its chat
+    scope): after ``staff remove``, a move of the staff link to another chat, or a staff member's
+    ``/delete``. Written in the same transaction as that change, so it cannot be forgotten, and
+    deleted once a process with the token has removed the menu (the CLI at once, the bot at
+    start and every status tick). Holds the chat id only."""
+
+    __tablename__ = "menu_reset"
+    chat_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
 class ThrottleEvent(SQLModel, table=True):
     """One counted attempt (a wrong invitation code) for a throttle shared by all instances.
 

@@ -31,7 +31,11 @@ from rapidfuzz.distance import Levenshtein
 from bot.text import ALL_STOPWORDS, tokens
 
 # Never optional in a pattern: they turn its meaning around.
-NEGATIONS = frozenset(tokens("nicht kein keine nie not no never dont cant не ні нет ні ma mish mush mesh la nie nu không khong nemi نمی نه لا ما مش"))
+NEGATIONS = frozenset(
+    tokens(
+        "nicht kein keine nie not no never dont cant не ні нет ні ma mish mush mesh la nie nu không khong nemi نمی نه لا ما مش"
+    )
+)
 
 GAP = 2
 TYPO_MIN = 6
@@ -254,7 +258,9 @@ class Safety:
                     if len(groups) >= 2 and all(groups):
                         rules.append(_Cue(topic, groups))
         cue_matcher = _CueMatcher(rules, int((cues or {}).get("window") or 8)) if rules else None
-        return cls(contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm), cue_matcher)
+        return cls(
+            contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm), cue_matcher
+        )
 
     def detect(self, text: str) -> SafetyMatch | None:
         """The crisis topic of ``text``, or None. Reads every language at once: people mix."""

@@ -39,8 +39,9 @@ class Core:
     clock: Clock = field(default_factory=Clock)
 
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
-        """A dialogue on this core; by default preferences, subscriptions and records live in the
-        store (with preferences in memory, subscriptions are kept in memory too)."""
+        """A dialogue on this core; by default preferences, subscriptions, records and the staff
+        links (for a staff member's /delete) live in the store (with preferences in memory,
+        subscriptions are kept in memory too, and there is no staff side)."""
         subscriptions = (
             StoreSubscriptions(self.engine, self.newsletters)
             if prefs is None
@@ -55,6 +56,7 @@ class Core:
             recorder=recorder if recorder is not None else StoreRecorder(self.engine),
             subscriptions=subscriptions,
             clock=self.clock,
+            staff=self.staff_directory() if prefs is None else None,  # /delete by staff
         )
 
     def staff_directory(self):

@@ -5,7 +5,10 @@ operator keeps outside the repository), never in ``data/``.
 
 Onboarding: ``invite`` makes a random code (``secrets``, 144 bits) and stores only its SHA-256;
 the deep link ``https://t.me/<bot>?start=<code>`` carries it. ``link`` accepts a code once, before
-it expires, and ties the chat to the staff member. Wrong codes are throttled by the caller.
+it expires, and ties the chat to the staff member; the person's other open codes die with it (a
+superseded link cannot move the identity later), and ``revoke_invites`` kills them on demand. A
+link that moves the person from one chat to another says so (``LinkResult.moved_from``): the
+transport tells the old chat. Wrong codes are throttled by the caller.
 
 Who may report: a linked staff member for the measures assigned to them, a deputy for the
 measures of someone who is away today, and coordinators for every measure.
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,7 +36,9 @@ from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import (
     STATUS_VALUES,
     Assignment,
+    ComposeState,
     MeasureCadence,
+    MenuReset,
     Prompt,
     StaffInvite,
     StaffMember,
@@ -41,7 +48,12 @@ from bot.models import (
 )
 
 ROLES = ("staff", "coordinator")
-CODE_PREFIX = "s"  # deep-link codes for staff start with this; residents' /start has none
+CODE_PREFIX = "s"  # deep-link codes for staff start with this
+CODE_BYTES = 18  # 144 random bits: 24 URL-safe characters after the prefix
+# What ``invite`` makes, exactly. Any other /start payload (a poster's deep link such as
+# ``?start=sprachcafe``) is a resident's and goes to the language picker, never counted as a
+# wrong code.
+_CODE = re.compile(re.escape(CODE_PREFIX) + "[A-Za-z0-9_-]{" + str(CODE_BYTES * 4 // 3) + "}")
 MAX_NOTE = 500
 MAX_NAME = 200
 REMOVED = "(removed)"
@@ -57,6 +69,12 @@ class LinkOutcome(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     TAKEN = "taken"  # this chat already belongs to another staff member
+
+
+class LinkResult(NamedTuple):
+    outcome: LinkOutcome
+    member: StaffMember | None
+    moved_from: int | None = None  # the chat the person was linked in before, if another one
 
 
 @dataclass
@@ -77,7 +95,8 @@ def hash_code(code: str) -> str:
 
 
 def looks_like_code(payload: str) -> bool:
-    return payload.startswith(CODE_PREFIX) and 10 <= len(payload) <= 64
+    """Whether a /start payload has the shape of a staff invitation code (see ``_CODE``)."""
+    return _CODE.fullmatch(payload) is not None
 
 
 def is_away(member: StaffMember, today: date) -> bool:
@@ -165,8 +184,10 @@ class StaffDirectory:
             return result.rowcount
 
     def remove(self, staff_id: int) -> None:
-        """Erase a person: their name, chat link, invites, drafts, assignments and open requests
-        go; the status records they made stay (the report needs them) under "(removed)"."""
+        """Erase a person: their name, chat link, invites, drafts, assignments, open requests and
+        a newsletter issue they were composing go, and their chat's staff command menu is queued
+        for removal (``MenuReset``); the status records they made stay (the report needs them)
+        under "(removed)"."""
         with Session(self.engine) as s:
             member = self._member(s, staff_id)
             s.exec(sa.delete(StaffInvite).where(StaffInvite.staff_id == staff_id))
@@ -178,6 +199,8 @@ class StaffDirectory:
                 )
             )
             s.exec(sa.update(StaffMember).where(StaffMember.deputy_id == staff_id).values(deputy_id=None))
+            if member.chat_id is not None:
+                _unlink_chat(s, member.chat_id)
             member.name, member.chat_id, member.deputy_id, member.away_until = REMOVED, None, None, None
             s.commit()
 
@@ -287,9 +310,10 @@ class StaffDirectory:
 
     # -- onboarding --------------------------------------------------------------------------
     def invite(self, staff_id: int, *, now: datetime | None = None, days: int = 14) -> str:
-        """A new one-time code for ``staff_id``; earlier unused codes stay valid until they expire."""
+        """A new one-time code for ``staff_id``. Earlier unused codes stay valid until one of them
+        links a chat (then the others are void), they expire, or ``revoke_invites``."""
         now = now or self.clock()
-        code = CODE_PREFIX + secrets.token_urlsafe(18)
+        code = CODE_PREFIX + secrets.token_urlsafe(CODE_BYTES)
         with Session(self.engine) as s:
             self._member(s, staff_id)
             s.add(
@@ -303,22 +327,33 @@ class StaffDirectory:
             s.commit()
         return code
 
-    def link(
-        self, chat_id: int, code: str, *, now: datetime | None = None
-    ) -> tuple[LinkOutcome, StaffMember | None]:
+    def revoke_invites(self, staff_id: int) -> int:
+        """Void every open (unused) code of ``staff_id``; returns how many there were."""
+        with Session(self.engine) as s:
+            self._member(s, staff_id)
+            result = s.exec(
+                sa.delete(StaffInvite).where(StaffInvite.staff_id == staff_id, StaffInvite.used_at.is_(None))
+            )
+            s.commit()
+            return result.rowcount
+
+    def link(self, chat_id: int, code: str, *, now: datetime | None = None) -> LinkResult:
+        """Tie ``chat_id`` to the code's staff member, once per code, and void the person's other
+        open codes. ``moved_from`` names the chat the person was linked in before, if any other:
+        that chat loses the link (and its staff menu is queued for removal)."""
         now = now or self.clock()
         digest = hash_code(code)
         with Session(self.engine) as s:
             invite = s.exec(select(StaffInvite).where(StaffInvite.code_hash == digest)).first()
             if invite is None:
-                return LinkOutcome.INVALID, None
+                return LinkResult(LinkOutcome.INVALID, None)
             if invite.used_at is not None:
-                return LinkOutcome.USED, None
+                return LinkResult(LinkOutcome.USED, None)
             if invite.expires_at <= now:
-                return LinkOutcome.EXPIRED, None
+                return LinkResult(LinkOutcome.EXPIRED, None)
             holder = s.exec(select(StaffMember).where(StaffMember.chat_id == chat_id)).first()
             if holder is not None and holder.id != invite.staff_id:
-                return LinkOutcome.TAKEN, None
+                return LinkResult(LinkOutcome.TAKEN, None)
             # Consume the code atomically: of two simultaneous uses, one wins.
             claimed = s.exec(
                 sa.update(StaffInvite)
@@ -327,12 +362,52 @@ class StaffDirectory:
             )
             if claimed.rowcount != 1:
                 s.rollback()
-                return LinkOutcome.USED, None
+                return LinkResult(LinkOutcome.USED, None)
+            # The person's other open codes are superseded: none of them can move the link later.
+            s.exec(
+                sa.delete(StaffInvite).where(
+                    StaffInvite.staff_id == invite.staff_id, StaffInvite.used_at.is_(None)
+                )
+            )
             member = s.get(StaffMember, invite.staff_id)
+            moved_from = member.chat_id if member.chat_id not in (None, chat_id) else None
+            if moved_from is not None:
+                _unlink_chat(s, moved_from)
+            s.exec(sa.delete(MenuReset).where(MenuReset.chat_id == chat_id))  # it gets a menu now
             member.chat_id = chat_id
             s.commit()
             s.refresh(member)
-            return LinkOutcome.LINKED, member
+            return LinkResult(LinkOutcome.LINKED, member, moved_from)
+
+    def forget_chat(self, chat_id: int) -> bool:
+        """A staff member's own /delete: the chat's link to their entry goes, with an answer in
+        progress, a newsletter issue being composed in it, and (queued) its staff command menu.
+        Their entry (name, organisation, measures) stays with the operator, and so do the status
+        records they made: the implementation report (measure 7.16) needs them. True if the chat
+        was linked."""
+        with Session(self.engine) as s:
+            member = s.exec(select(StaffMember).where(StaffMember.chat_id == chat_id)).first()
+            if member is None:
+                return False
+            s.exec(sa.delete(StatusDraft).where(StatusDraft.staff_id == member.id))
+            _unlink_chat(s, chat_id)
+            member.chat_id = None
+            s.commit()
+            return True
+
+    def is_linked(self, chat_id: int) -> bool:
+        with Session(self.engine) as s:
+            return s.exec(select(StaffMember.id).where(StaffMember.chat_id == chat_id)).first() is not None
+
+    # -- staff command menus to remove from Telegram (see ``MenuReset``) ------------------------
+    def menu_resets(self) -> list[int]:
+        with Session(self.engine) as s:
+            return list(s.exec(select(MenuReset.chat_id).order_by(MenuReset.created_at)).all())
+
+    def menu_reset_done(self, chat_id: int) -> None:
+        with Session(self.engine) as s:
+            s.exec(sa.delete(MenuReset).where(MenuReset.chat_id == chat_id))
+            s.commit()
 
     # -- lookups and permissions --------------------------------------------------------------
     def by_chat(self, chat_id: int) -> StaffMember | None:
@@ -448,6 +523,14 @@ class StaffDirectory:
         with Session(self.engine) as s:
             s.exec(sa.delete(StatusDraft).where(StatusDraft.staff_id == staff_id))
             s.commit()
+
+
+def _unlink_chat(s: Session, chat_id: int) -> None:
+    """In session ``s``: what hangs on a staff chat goes (a newsletter issue being composed), and
+    its staff command menu is queued for removal from Telegram."""
+    s.exec(sa.delete(ComposeState).where(ComposeState.chat_id == chat_id))
+    if s.get(MenuReset, chat_id) is None:
+        s.add(MenuReset(chat_id=chat_id))
 
 
 def measure_key(number: str) -> tuple[int, ...]:

@@ -54,9 +54,17 @@ def register(sub) -> None:
         "import", help="add or update staff from a CSV (name,organisation,role,language,measures)"
     )
     imp.add_argument("file", type=Path)
-    inv = ss.add_parser("invite", help="print a one-time deep link that links the person's Telegram chat")
+    inv = ss.add_parser(
+        "invite",
+        help="print a one-time deep link that links the person's Telegram chat (or --revoke the open ones)",
+        description="Needs TELEGRAM_BOT_USERNAME or TELEGRAM_BOT_TOKEN (the link names the bot). "
+        "Linking with one link voids the person's other open links.",
+    )
     inv.add_argument("id", type=int)
     inv.add_argument("--days", type=int, help="valid for this many days (default ANKOMMEN_INVITE_DAYS, 14)")
+    inv.add_argument(
+        "--revoke", action="store_true", help="void every open link of this person instead (prints how many)"
+    )
     rm = ss.add_parser("remove", help="erase a staff member's personal data (their status records stay)")
     rm.add_argument("id", type=int)
     dep = ss.add_parser("deputy", help="set (or with --none clear) a staff member's deputy")
@@ -166,6 +174,10 @@ def _staff(args, settings, directory) -> int:
         member = directory.get(args.id)
         if member is None:
             return _fail(f"there is no staff member {args.id}")
+        if args.revoke:
+            n = directory.revoke_invites(args.id)
+            print(f"staff member {args.id}: {n} open invitation link(s) revoked")
+            return 0
         if not settings.bot_username and not settings.telegram_bot_token:
             return _fail("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) so the link can name the bot")
         try:
@@ -177,11 +189,19 @@ def _staff(args, settings, directory) -> int:
         days = args.days or settings.invite_days
         code = directory.invite(args.id, days=days)
         print(f"https://t.me/{username}?start={code}")
-        print(f"(for {member.name}; works once, for {days} days; only its hash is stored)", file=sys.stderr)
+        print(
+            f"(for {member.name}; works once, for {days} days; only its hash is stored; linking with it "
+            "voids the person's other open links)",
+            file=sys.stderr,
+        )
         return 0
     if c == "remove":
         directory.remove(args.id)
-        print(f"staff member {args.id}: removed (name, chat link, invites and assignments erased)")
+        print(
+            f"staff member {args.id}: removed (name, chat link, invites, assignments, open requests and "
+            "newsletter composing erased; their status records stay in the report)"
+        )
+        print(_menu_resets(settings, directory))
         return 0
     if c == "deputy":
         directory.set_deputy(args.id, None if args.none else args.deputy)
@@ -202,6 +222,33 @@ def _staff(args, settings, directory) -> int:
         print(f"measure {args.measure}: " + (f"every {months} month(s)" if months else "the global cadence"))
         return 0
     return _fail(f"unknown staff command {c}")
+
+
+def _menu_resets(settings, directory) -> str:
+    """Remove queued staff command menus from Telegram now if there is a token; else they wait
+    in the store for the running bot (its next status tick, within a minute) or its next start."""
+    pending = directory.menu_resets()
+    if not pending:
+        return "no Telegram command menu to remove (the person was not linked)"
+    later = "the running bot removes it at its next status tick (within a minute) or its next start"
+    if not settings.telegram_bot_token:
+        return f"their staff command menu in Telegram: no TELEGRAM_BOT_TOKEN here, so {later}"
+    from handlers.frontend import reset_menus
+    from handlers.sender import make_bot
+
+    async def run() -> int:
+        async with make_bot(settings) as bot:
+            return await reset_menus(bot, directory)
+
+    try:
+        done = asyncio.run(run())
+    except Exception as exc:  # noqa: BLE001 - network or token trouble: the queue keeps it
+        return (
+            f"their staff command menu in Telegram could not be removed now ({type(exc).__name__}); {later}"
+        )
+    if done < len(pending):
+        return f"their staff command menu in Telegram could not be removed now; {later}"
+    return "their staff command menu in Telegram is removed (deleteMyCommands)"
 
 
 def cmd_reminders(args, settings) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time as _time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,6 +43,17 @@ PROGRESS_STEPS = (0, 25, 50, 75, 100)
 WRONG_CODES_PER_HOUR = 5
 STAFF_COMMANDS = ("mymeasures", "away", "report")
 CHATS_TTL = 60.0
+
+
+@dataclass
+class Linking:
+    """What ``/start <code>`` did: the replies for this chat, the member it linked, and the chat
+    the member was linked in before (another one) with the notice for it."""
+
+    replies: list[Reply]
+    member: StaffMember | None = None
+    moved_from: int | None = None
+    notice: list[Reply] = field(default_factory=list)
 
 
 class StaffDesk:
@@ -94,27 +106,55 @@ class StaffDesk:
 
     # -- linking --------------------------------------------------------------------------------
     def start(self, chat_id: int, payload: str, *, language: str = "de") -> list[Reply]:
-        """``/start <code>``: link this chat to a staff member, once per code."""
+        """``/start <code>``: link this chat to a staff member, once per code (the replies only)."""
+        return self.link(chat_id, payload, language=language).replies
+
+    def link(self, chat_id: int, payload: str, *, language: str = "de") -> Linking:
+        """``/start <code>``: link this chat to a staff member, once per code.
+
+        The result also names the chat the person was linked in before, if another one, with the
+        notice that chat gets: whoever used the code now holds the staff link, and the previous
+        holder must learn of it (a stolen or forwarded link is otherwise a silent takeover)."""
         lang = language
         _ = self._gettext(lang)
-        if self.wrong_codes.blocked(chat_id):
-            return finish(
-                [Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)]
+        if not looks_like_code(payload):
+            # Not an invitation (the transport sends such payloads to the resident's dialogue):
+            # not counted as a wrong code.
+            text = _(
+                "This invitation code is not valid. Please check the link or ask a coordinator for a new one."
             )
-        outcome, member = (
-            self.directory.link(chat_id, payload, now=self.clock())
-            if looks_like_code(payload)
-            else (LinkOutcome.INVALID, None)
-        )
+            return Linking(finish([Reply(esc(text), [], lang)]))
+        if self.wrong_codes.blocked(chat_id):
+            return Linking(
+                finish([Reply(esc(_("Too many wrong codes. Please wait an hour and try again.")), [], lang)])
+            )
+        outcome, member, moved_from = self.directory.link(chat_id, payload, now=self.clock())
         if outcome is LinkOutcome.LINKED:
             self._chats.add(chat_id)
             lang = member.language
             _ = self._gettext(lang)
-            text = _(
-                "Welcome, {name}! This chat is now linked to Ankommen as staff of {organisation}. "
-                "Status requests for your measures will arrive here."
-            ).format(name=member.name, organisation=member.organisation)
-            return finish([Reply(esc(text) + "\n\n" + esc(self._staff_help(lang)), [], lang)])
+            # Whole sentences, and the name and organisation as labelled lines: a sentence built
+            # around them ("staff of {organisation}") reads wrong in most languages.
+            lines = [
+                _(
+                    "Welcome! This chat is now linked to Ankommen for your work as staff. "
+                    "Status requests for your measures will arrive here."
+                ),
+                _("Name: {name}").format(name=member.name),
+                _("Organisation: {organisation}").format(organisation=member.organisation),
+            ]
+            text = esc("\n".join(lines)) + "\n\n" + esc(self._staff_help(lang))
+            replies = finish([Reply(text, [], lang)])
+            if moved_from is None:
+                return Linking(replies, member)
+            self._chats.discard(moved_from)
+            log.info("staff %s: the link moved to another chat; the previous chat is told", member.id)
+            notice = _(
+                "Your staff access to Ankommen has just been linked to another Telegram chat with an "
+                "invitation link. This chat no longer gets status requests. If that was not you, "
+                "please tell a coordinator at once."
+            )
+            return Linking(replies, member, moved_from, finish([Reply(esc(notice), [], lang)]))
         if outcome in (LinkOutcome.INVALID, LinkOutcome.USED, LinkOutcome.EXPIRED):
             self.wrong_codes.hit(chat_id)
         log.info("a staff invitation was refused: %s", outcome.value)
@@ -128,7 +168,7 @@ class StaffDesk:
             LinkOutcome.EXPIRED: _("This invitation has expired. Please ask a coordinator for a new one."),
             LinkOutcome.TAKEN: _("This chat is already linked to another staff member."),
         }[outcome]
-        return finish([Reply(esc(text), [], lang)])
+        return Linking(finish([Reply(esc(text), [], lang)]))
 
     def command_menu(self, member: StaffMember) -> list[tuple[str, str]]:
         """The commands staff get on top of the residents' menu (set for their chat only)."""
@@ -215,7 +255,9 @@ class StaffDesk:
         )
         deputy = self.directory.get(member.deputy_id) if member.deputy_id else None
         if deputy is not None and deputy.chat_id is not None:
-            text += " " + _("{name} will get your status requests meanwhile.").format(name=deputy.name)
+            text += " " + _("Your deputy gets your status requests meanwhile: {name}.").format(
+                name=deputy.name
+            )
         else:
             text += " " + _("No deputy is set, so your status requests wait until you are back.")
         return Reply(esc(text), [], lang)
@@ -256,7 +298,13 @@ class StaffDesk:
             + esc(self._title(measure, lang))
         )
         if standing_in_for is not None:
-            lines.append(esc(_("You are standing in for {name}.").format(name=standing_in_for.name)))
+            lines.append(
+                esc(
+                    _("You get this request as the deputy of a colleague who is away: {name}.").format(
+                        name=standing_in_for.name
+                    )
+                )
+            )
         last = None if heading else self.catalog.status_of(measure)  # a correction shows no "last"
         if last is not None:
             status, day = status_label(_, last.status), self._day(last.reported_at, lang)
@@ -336,6 +384,8 @@ class StaffDesk:
             )
             return [self._confirm_screen(member, self.directory.save_draft(draft))]
         draft = self.directory.draft(member.id)
+        if kind == "y" and len(parts) == 3 and (draft is None or draft.measure_number != measure):
+            return self._already_saved(member, measure)  # a second tap on Save
         if draft is None or draft.measure_number != measure:
             return None
         if kind == "p" and len(parts) == 4 and button_number(parts[3]) in PROGRESS_STEPS:
@@ -423,17 +473,45 @@ class StaffDesk:
         )
         self.catalog.invalidate_statuses()
         log.info("status recorded for measure %s by staff %s", report.measure_number, member.id)
-        text = _("Saved: measure {number} is {status}. Thank you!").format(
-            number=report.measure_number, status=status_label(_, report.status)
-        )
-        buttons = []
-        if self.correction > timedelta(0):
-            until = format_datetime(
-                (report.reported_at + self.correction).astimezone(self.tz), format="short", locale=lang
+        text = (
+            _("Saved. Thank you!")
+            + "\n"
+            + _("Measure {number}: {status}").format(
+                number=report.measure_number, status=status_label(_, report.status)
             )
-            text += "\n" + _("You can correct this answer until {time}.").format(time=until)
-            buttons = [[Button("✏️ " + _("Correct"), f"K:c:{report.id}")]]
+        )
+        line, buttons = self._correction_offer(report, lang)
+        if line:
+            text += "\n" + line
         return Reply(esc(text), buttons, lang)
+
+    def _correction_offer(self, report: StatusReport, lang: str) -> tuple[str, list[list[Button]]]:
+        """The line and the button that offer to correct ``report``, while it may be corrected."""
+        _ = self._gettext(lang)
+        if self.correction <= timedelta(0) or self.clock() - report.reported_at > self.correction:
+            return "", []
+        until = format_datetime(
+            (report.reported_at + self.correction).astimezone(self.tz), format="short", locale=lang
+        )
+        line = _("You can correct this answer until {time}.").format(time=until)
+        return line, [[Button("✏️ " + _("Correct"), f"K:c:{report.id}")]]
+
+    def _already_saved(self, member: StaffMember, measure: str) -> list[Reply] | None:
+        """Save pressed again after the answer was saved (a double tap, an old screen): say so, and
+        offer the correction. Refused (None) when the measure's latest report is not theirs."""
+        latest = self.directory.latest(measure)
+        if latest is None or latest.staff_id != member.id:
+            return None
+        lang = member.language
+        _ = self._gettext(lang)
+        lines = [
+            _("This answer has already been saved."),
+            _("Measure {number}: {status}").format(number=measure, status=status_label(_, latest.status)),
+        ]
+        line, buttons = self._correction_offer(latest, lang)
+        if line:
+            lines.append(line)
+        return [Reply(esc("\n".join(lines)), buttons, lang)]
 
     def _correct(self, member: StaffMember, report_id: int) -> list[Reply] | None:
         report: StatusReport | None = self.directory.report_by_id(report_id)

@@ -88,18 +88,21 @@ def build_application(
     frontend.install(app)
     if status_loop is not None:
         app.job_queue.run_repeating(
-            _status_tick(status_loop, status_loop.desk.clock), interval=tick_interval, first=tick_interval, name="status-loop",
+            _status_tick(status_loop, status_loop.desk.clock, frontend), interval=tick_interval, first=tick_interval, name="status-loop",
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )  # fmt: skip
     return app
 
 
-def _status_tick(loop, clock):
-    """The JobQueue job: one status-loop tick (prompts, reminders, escalations) per interval."""
+def _status_tick(loop, clock, frontend=None):
+    """The JobQueue job: one status-loop tick (prompts, reminders, escalations) per interval, and
+    the staff command menus queued for removal (e.g. by ``staff remove`` without a token)."""
 
     async def tick(context) -> None:
         try:
             await loop.tick(clock(), BotSender(context.bot))
+            if frontend is not None:
+                await frontend.reset_menus(context.bot)
         except Exception:  # noqa: BLE001 - the next tick tries again; the rows say what is left
             log.exception("the status tick failed")
 

@@ -47,6 +47,7 @@ from bot.dialogue import Button, Dialogue, Reply, esc
 from bot.markup import plain_text, split_html
 from bot.outbound import Attachment
 from bot.ratelimit import RateLimiter, Verdict
+from bot.staff import looks_like_code
 from bot.staffdesk import STAFF_COMMANDS, StaffDesk
 
 log = logging.getLogger(__name__)
@@ -138,12 +139,17 @@ class TelegramFrontend:
         if stripped.startswith("/"):
             head, _, rest = stripped[1:].partition(" ")
             command = head.split("@", 1)[0].lower()
-            if command == "start" and rest.strip():
-                replies = desk.start(chat_id, rest.strip(), language=self.dialogue.language_of(chat_id))
-                member = desk.directory.by_chat(chat_id)
-                if member is not None:
-                    await self._set_staff_commands(bot, member)
-                return replies
+            if command == "start" and looks_like_code(rest.strip()):
+                linking = desk.link(chat_id, rest.strip(), language=self.dialogue.language_of(chat_id))
+                if linking.member is not None:
+                    await self._set_staff_commands(bot, linking.member)
+                if linking.moved_from is not None:
+                    try:  # the previous chat learns that its staff link moved
+                        await self.send(bot, linking.moved_from, linking.notice)
+                    except TelegramError as exc:
+                        log.warning("could not tell the previous staff chat: %s", type(exc).__name__)
+                    await self.reset_menus(bot)
+                return linking.replies
             if command in STAFF_COMMANDS:
                 replies = desk.command(chat_id, command, rest, language=self.dialogue.language_of(chat_id))
                 if command == "report" and not replies:
@@ -165,6 +171,15 @@ class TelegramFrontend:
             )
         except TelegramError as exc:
             log.warning("could not set the staff command menu: %s", type(exc).__name__)
+
+    async def reset_menus(self, bot) -> int:
+        """Remove the staff command menu from every chat queued for it (``MenuReset``: a removed
+        person's, a staff link moved away, a staff member's /delete), with ``deleteMyCommands``
+        for the chat's scope. A chat Telegram no longer knows counts as done; any other failure
+        leaves it queued for the next try (the next status tick). Returns how many were done."""
+        if self.desk is None:
+            return 0
+        return await reset_menus(bot, self.desk.directory)
 
     async def _send_report(self, bot, chat_id: int) -> None:
         """/report for a coordinator: the HTML report as a document, then the chart as a photo."""
@@ -195,6 +210,8 @@ class TelegramFrontend:
             replies = self.desk.button(user_id, data)
         else:
             replies = self.dialogue.handle_button(user_id, data)
+            if data == "D:yes":  # a staff member's /delete queued their menu for removal
+                await self.reset_menus(context.bot)
         toast = next((r for r in replies if r.toast), None)
         await query.answer(plain_text(toast.html)[:TOAST_LIMIT] if toast else None)
         messages = [r for r in replies if not r.toast]
@@ -291,10 +308,31 @@ class TelegramFrontend:
         return "@" in head and head.split("@", 1)[1].lower() == username.lower()
 
     async def set_commands(self, app: Application) -> None:
-        """The command menu in every language (``setMyCommands(language_code=…)``)."""
+        """The command menu in every language (``setMyCommands(language_code=…)``), and the staff
+        menus still queued for removal (``reset_menus``)."""
         bot = app.bot
         default = self.dialogue.default_language
         await bot.set_my_commands([BotCommand(c, d) for c, d in self.dialogue.command_menu(default)])
         for lang in self.dialogue.languages:
             commands = [BotCommand(c, d) for c, d in self.dialogue.command_menu(lang)]
             await bot.set_my_commands(commands, language_code=lang)
+        await self.reset_menus(bot)
+
+
+async def reset_menus(bot, directory) -> int:
+    """``deleteMyCommands`` for each chat in ``directory.menu_resets()``; see
+    ``TelegramFrontend.reset_menus``. Also used by ``ankommen staff remove`` with a token."""
+    done = 0
+    for chat_id in await asyncio.to_thread(directory.menu_resets):
+        try:
+            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
+        except BadRequest as exc:
+            if "chat not found" not in str(exc).lower():
+                log.warning("could not remove a staff command menu: %s", type(exc).__name__)
+                continue
+        except TelegramError as exc:
+            log.warning("could not remove a staff command menu: %s; trying again later", type(exc).__name__)
+            continue
+        await asyncio.to_thread(directory.menu_reset_done, chat_id)
+        done += 1
+    return done

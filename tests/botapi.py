@@ -6,7 +6,8 @@ api.telegram.org: JSON ``{"ok": true, "result": …}`` or ``{"ok": false, "error
 complex values JSON-encoded) or in the query string.
 
 Implemented: getMe, getUpdates (offset, limit, long polling with ``timeout``), sendMessage,
-sendPhoto and sendDocument (multipart uploads), editMessageText, answerCallbackQuery, setMyCommands, getMyCommands, deleteWebhook, setWebhook,
+sendPhoto and sendDocument (multipart uploads), editMessageText, answerCallbackQuery, setMyCommands,
+getMyCommands, deleteMyCommands, deleteWebhook, setWebhook,
 getWebhookInfo, close, logOut. Messages are checked as Telegram checks them: HTML parse mode
 with the allowed tags only, balanced; 1-4096 characters of text after parsing; ``callback_data``
 of 1-64 bytes; a known chat for edits; "message is not modified".
@@ -795,6 +796,17 @@ class FakeBotApi:
         else:
             self.scoped_commands[(scope["type"], lang)] = commands
         self._record("setMyCommands", p)
+        return True
+
+    async def _api_deleteMyCommands(self, p: dict) -> bool:
+        scope, lang = p.get("scope") or {}, p.get("language_code") or ""
+        if scope.get("type", "default") == "default":
+            self.commands.pop(lang, None)
+        elif scope.get("type") == "chat":
+            self.scoped_commands.pop((self._chat_id(scope), lang), None)
+        else:
+            self.scoped_commands.pop((scope["type"], lang), None)
+        self._record("deleteMyCommands", p)
         return True
 
     async def _api_getMyCommands(self, p: dict) -> list:

@@ -197,7 +197,9 @@ class World:
             member = directory.add(name, "Amt <i>", role=role)
             if measures:
                 directory.assign(member.id, list(measures))
-            outcome, member = directory.link(chat, directory.invite(member.id, now=MONDAY), now=MONDAY)
+            outcome, member, _moved = directory.link(
+                chat, directory.invite(member.id, now=MONDAY), now=MONDAY
+            )
             assert outcome is LinkOutcome.LINKED
             self.members[chat] = member
         bert = self.members[BERT]

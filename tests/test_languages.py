@@ -97,6 +97,43 @@ def test_the_catalog_test_catches_each_kind_of_fault(tmp_path):
     assert "untranslated 'Goals'" in found and "fuzzy 'Help'" in found and "placeholders of 'Page" in found
 
 
+# Names of people, offices and newsletters go into a neutral slot: after a label's colon, in
+# parentheses, after the measure number in a list line, or at the start. Never into a sentence's
+# grammar ("staff of {organisation}" became "Mitarbeitende von Sozial- und Wohnungsamt"), where
+# the case, article or gender a language needs cannot be had from a bare name.
+NAMES = re.compile(r"\{(name|organisation|title)\}")
+NEUTRAL_BEFORE = (": ", ":\u00a0", "(", "} ", "\n")
+
+
+def glued_names(text: str) -> list[str]:
+    glued = []
+    for m in NAMES.finditer(text):
+        before, after = text[: m.start()], text[m.end() : m.end() + 1]
+        if not before:
+            neutral = after in ("", ":")  # a label ("{name}: …"), never a sentence's subject
+        else:
+            neutral = before.endswith(NEUTRAL_BEFORE) and not (after.isalnum() or (after and after in "'’-"))
+        if not neutral:
+            glued.append(m.group(0))
+    return glued
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_names_stand_in_neutral_slots_in_every_sentence(lang):
+    bad = []
+    for msg in _catalog(lang):
+        if msg.id:
+            ids = [msg.id] if isinstance(msg.id, str) else list(msg.id)
+            bad += [(i, glued_names(i)) for i in ids if glued_names(i)]
+            bad += [(f, glued_names(f)) for f in _forms(msg) if f and glued_names(f)]
+    assert bad == []
+    assert glued_names("Welcome! This chat is linked as staff of {organisation}.") == ["{organisation}"]
+    assert glued_names("{title} aboneliğiniz başladı.") == ["{title}"]
+    assert glued_names("{name} will get your requests.") == ["{name}"]
+    assert glued_names("Sie vertreten {name}.") == ["{name}"]
+    assert not glued_names("Name: {name}") and not glued_names("{number} {title}: {name} ({organisation})")
+
+
 ENTITIES = {"fields": 7, "goals": 64, "measures": 59, "offers": 22}
 
 

@@ -52,7 +52,7 @@ def linked(directory, name, chat_id, measures=(), role="staff", at=None):
     member = directory.add(name, "Amt", role=role)
     if measures:
         directory.assign(member.id, list(measures))
-    outcome, member = directory.link(chat_id, directory.invite(member.id, now=at), now=at)
+    outcome, member, _moved = directory.link(chat_id, directory.invite(member.id, now=at), now=at)
     assert outcome is LinkOutcome.LINKED
     return member
 
@@ -94,7 +94,7 @@ def test_wrong_codes_are_throttled_per_chat(parts):
     member = directory.add("Anna", "Amt")
     good = directory.invite(member.id)
     for _ in range(5):
-        desk.start(9, "s-wrong-code-000000")
+        desk.start(9, "s" + "0" * 24)
     (reply,) = desk.start(9, good)
     assert reply.html == desk.translations.get("de").gettext(
         "Too many wrong codes. Please wait an hour and try again."
@@ -318,7 +318,7 @@ def test_away_command_and_my_measures(parts):
         assert "/away" in reply.html and directory.get(anna.id).away_until is None
     (reply,) = desk.command(11, "away", "2026-12-11")
     assert directory.get(anna.id).away_until == date(2026, 12, 11)
-    assert de("{name} will get your status requests meanwhile.").format(name="Bert") in reply.html
+    assert de("Your deputy gets your status requests meanwhile: {name}.").format(name="Bert") in reply.html
     (mine,) = desk.command(12, "mymeasures", "")  # Bert stands in: Anna's measures are his too
     assert {b.data for row in mine.buttons for b in row} >= {"K:r:1.24", "K:r:4.14", "K:r:4.3"}
     desk.command(11, "away", "off")

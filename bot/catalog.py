@@ -234,6 +234,12 @@ class Catalog:
                     (t.summary, W_SUMMARY, t.lang),
                     *_keyword_texts(t.keywords, t.lang),
                 ]
+            # Offices of the glossary that the concept itself names (the migration counselling of
+            # 2.1, the social counselling of 7.2, the psychosocial centre of 4.30).
+            for office in self.referrals.offices.values():
+                if office.measure == m.number:
+                    for lang, names in office.aliases.items():
+                        wt += _keyword_texts(names, lang)
             docs.append(SearchDoc("measure", m.number, (m.number,), wt))
         for o in self.offers.values():
             wt = [(org.name_de, W_BODY, "de") for org, _ in o.providers]

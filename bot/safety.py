@@ -38,6 +38,7 @@ NEGATIONS = frozenset(
 )
 
 GAP = 2
+FIGURATIVE = frozenset({"threat_now", "suicide"})
 TYPO_MIN = 6
 SAFETY_FILE = "safety.yaml"
 CUES_FILE = "safety_cues.yaml"  # the looser layer: words of several groups close together
@@ -212,6 +213,9 @@ class Safety:
     _crisis: _Matcher | None = None
     _calm: _Matcher | None = None
     _cues: _CueMatcher | None = None
+    # Subjects that make a threat a figure of speech ("das Formular bringt mich um"): offices,
+    # forms, paperwork. Only for the topics where people talk like that (threat, suicide).
+    hyperbole: set[str] = field(default_factory=set)
 
     @classmethod
     def load(cls, data_dir: Path) -> Safety:
@@ -221,7 +225,18 @@ class Safety:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         cues_path = Path(data_dir) / CUES_FILE
         cues = yaml.safe_load(cues_path.read_text(encoding="utf-8")) or {} if cues_path.exists() else {}
-        return cls.from_dict(raw, cues)
+        safety = cls.from_dict(raw, cues)
+        # "The Jobcenter will kill me": an office named just before a threat is a figure of speech.
+        glossary_path = Path(data_dir) / "glossary.yaml"
+        if glossary_path.exists():
+            glossary = yaml.safe_load(glossary_path.read_text(encoding="utf-8")) or {}
+            for office in glossary.get("offices") or []:
+                for names in (office.get("aliases") or {}).values():
+                    for name in names or ():
+                        folded = tokens(str(name))
+                        if len(folded) == 1 and len(folded[0]) >= 4:
+                            safety.hyperbole.add(folded[0])
+        return safety
 
     @classmethod
     def from_dict(cls, raw: dict, cues: dict | None = None) -> Safety:
@@ -273,7 +288,11 @@ class Safety:
             for _p, i, j in self._calm.find(toks):
                 for k in range(i, j + 1):
                     toks[k] = "\0"
-        found = [p.topic for p, _i, _j in self._crisis.find(toks)]
+        found = [
+            p.topic
+            for p, i, _j in self._crisis.find(toks)
+            if not (p.topic in FIGURATIVE and any(t in self.hyperbole for t in toks[max(0, i - 3) : i]))
+        ]
         if self._cues is not None:
             found += [c.topic for c in self._cues.find(toks)]
         if not found:

@@ -280,3 +280,20 @@ def test_no_screen_shows_an_english_sentence_in_another_language(catalog, transl
     text = "\n".join(h for h in htmls if "English" not in h or "?" not in h)
     leaked = [s for s in _english_sentences(translations, lang) if s in text]
     assert not leaked, (lang, leaked[:5])
+
+
+def test_a_question_typed_at_the_picker_is_answered_in_the_suggested_language(catalog, translations):
+    d = Dialogue(catalog, translations, MemoryPreferences(), default_language="de")
+    d.start(7, suggested="ar")  # `chat --lang ar`, or Telegram's language_code
+    replies = d.handle_text(7, "أبحث عن شقة، صاحب البيت بدو يطلعنا")
+    assert replies[0].lang == "ar", [r.lang for r in replies]
+
+
+def test_office_names_in_any_language_lead_to_an_honest_answer(catalog):
+    for lang, text in [
+        ("ar", "دائرة الأجانب"),
+        ("de", "Ausländerbehörde Termin"),
+        ("uk", "ауслендербехьорде"),
+    ]:
+        top = first(catalog, text, lang)
+        assert top is not None and top["kind"] == "referral", (lang, text, top)

@@ -243,9 +243,13 @@ def _cmd_measures(args, settings) -> int:
 
 
 def _cmd_gaps(args, settings) -> int:
-    """Unanswered questions, then those a referral answered (per topic), then safety counts."""
+    """Unanswered questions, then those a referral answered (per topic), then safety counts.
+
+    Gaps are residents' words: every control or bidi character still in them is printed as an
+    escape (bot/scrub.py), so no stored text can drive the operator's terminal."""
     from bot import db
     from bot.residents import gap_report, referral_topics, safety_counts
+    from bot.scrub import printable, printable_json
 
     engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
     db.upgrade(engine)
@@ -267,7 +271,7 @@ def _cmd_gaps(args, settings) -> int:
             for g in groups
         ]
         rows += [{"safety": topic, "count": n} for topic, n in sorted(safety.items())]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(printable_json(json.dumps(rows, ensure_ascii=False, indent=2)))
         return 0
     since = f" since {args.since:%Y-%m-%d}" if args.since else ""
     for topic, groups in sections:
@@ -281,7 +285,7 @@ def _cmd_gaps(args, settings) -> int:
             print(f"{'count':>5}  {'languages':<14} {'last seen':<10}  question")
         for g in groups:
             langs = ",".join(f"{k}:{v}" for k, v in sorted(g.languages.items()))
-            print(f"{g.count:>5}  {langs:<14} {g.last:%Y-%m-%d}  {g.text}")
+            print(f"{g.count:>5}  {printable(langs):<14} {g.last:%Y-%m-%d}  {printable(g.text)}")
     if safety:
         counts = ", ".join(f"{t}: {n}" for t, n in sorted(safety.items()))
         print(f"\nSafety cards shown{since} (counted per topic; the messages are never stored): {counts}")

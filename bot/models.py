@@ -323,7 +323,7 @@ STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuou
 
 
 class Gap(SQLModel, table=True):
-    """A question with no confident match, for editors. No user id; phones and e-mails scrubbed."""
+    """A question with no confident match, for editors. No user id; scrubbed (``bot.scrub``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(index=True))

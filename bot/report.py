@@ -16,6 +16,7 @@ import base64
 import csv
 import html
 import io
+import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from bot.catalog import Catalog, pick_text
 from bot.dialogue import status_label
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, Prompt, StaffMember, StatusReport
+from bot.scrub import strip_controls
 from bot.staff import measure_key
 
 STALE_AFTER = timedelta(days=183)
@@ -292,8 +294,15 @@ def render_html(data: ReportData, translations: Translations, png: bytes) -> str
     return "\n".join(out)
 
 
-def _md_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
+# Markdown that a note, a name or a title could carry: every inline marker is backslash-escaped
+# and HTML is escaped, so "[x](javascript:…)", "<img onerror=…>", "<javascript:…>", **bold**
+# and table pipes are shown as typed, never rendered as links, tags or markup.
+_MD_MARKERS = re.compile(r"([\\`*_\[\]{}()!|~#])")
+
+
+def _md_text(value: str) -> str:
+    text = " ".join(strip_controls(value).split())
+    return _MD_MARKERS.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def render_md(data: ReportData, translations: Translations, chart_name: str | None) -> str:
@@ -311,36 +320,46 @@ def render_md(data: ReportData, translations: Translations, chart_name: str | No
     for section in data.sections:
         heading = f"Handlungsfeld {section.number}: {section.title}" if section.number < 7 else section.title
         lines += [
-            f"## {heading}",
+            f"## {_md_text(heading)}",
             "",
             "| Nr. | Maßnahme | Status | Fortschritt | Letzte Meldung | Gemeldet von | Notiz |",
         ]
         lines.append("| --- | --- | --- | --- | --- | --- | --- |")
         for r in section.rows:
-            status = _status_text(r.status, _) + "".join(f" **{f}**" for f in _flags(r))
+            status = _md_text(_status_text(r.status, _)) + "".join(f" **{f}**" for f in _flags(r))
             cells = [
-                r.number, r.title, status, "" if r.progress is None else f"{r.progress} %",
-                _fmt_day(r.reported_at, tz), r.reporter or "–", r.note or "",
+                _md_text(r.number), _md_text(r.title), status, "" if r.progress is None else f"{r.progress} %",
+                _md_text(_fmt_day(r.reported_at, tz)), _md_text(r.reporter or "–"), _md_text(r.note or ""),
             ]  # fmt: skip
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["## Verlauf der Meldungen", ""]
     for h in data.history:
         lines.append(
-            f"- {_fmt_day(h.reported_at, tz)} · {h.number} · {_status_text(h.status, _)}"
+            f"- {_md_text(_fmt_day(h.reported_at, tz))} · {_md_text(h.number)} · {_md_text(_status_text(h.status, _))}"
             + (" (Korrektur)" if h.corrects else "")
             + (f" · {h.progress} %" if h.progress is not None else "")
-            + f" · {h.reporter or '–'}"
-            + (f" · {_md_cell(h.note)}" if h.note else "")
+            + f" · {_md_text(h.reporter or '–')}"
+            + (f" · {_md_text(h.note)}" if h.note else "")
         )
     if not data.history:
         lines.append("Keine Meldungen in diesem Zeitraum.")
     return "\n".join(lines) + "\n"
 
 
+# OWASP's CSV injection rule: a cell that starts like a formula is prefixed with a single quote,
+# so a spreadsheet shows it as text instead of running it ("=HYPERLINK(…)" in a note or a name).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def render_csv(data: ReportData) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _SafeWriter(csv.writer(buf))
     w.writerow(
         [
             "field",
@@ -372,6 +391,16 @@ def render_csv(data: ReportData) -> str:
                 ]  # fmt: skip
             )
     return buf.getvalue()
+
+
+class _SafeWriter:
+    """A ``csv.writer`` whose every cell goes through ``_csv_cell``."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def writerow(self, row) -> None:
+        self.writer.writerow([_csv_cell(v) for v in row])
 
 
 def write(fmt: str, out: Path, data: ReportData, translations: Translations) -> list[Path]:

@@ -2,12 +2,13 @@
 
 Privacy by default: a resident row holds the chat id, the language and timestamps; subscriptions
 hang off it and go with it. Unanswered questions and votes are stored without any user id, and
-questions are scrubbed of phone numbers and e-mail addresses before they are written.
+questions are scrubbed before they are written (``bot.scrub``: names after introductions,
+street addresses, e-mail addresses, @handles, phone numbers in digits or words, control
+characters).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,19 +19,12 @@ from sqlmodel import Session, delete, select, update
 
 from bot import db
 from bot.models import Delivery, Gap, Resident, SafetyCount, Subscription, Vote, utcnow
+from bot.scrub import scrub
 from bot.text import normalise
 
+__all__ = ["GapGroup", "StorePreferences", "StoreRecorder", "gap_report", "scrub", "vote_counts"]
+
 MAX_GAP_CHARS = 1000
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# A run with at least six digits, allowing the separators people type in phone numbers.
-_PHONE = re.compile(r"\+?\d(?:[\s()/.\-]*\d){5,}")
-
-
-def scrub(text: str) -> str:
-    """Replace e-mail addresses and phone-like digit runs (also IBANs, ids) with placeholders."""
-    text = _EMAIL.sub("[e-mail]", text)
-    return _PHONE.sub("[phone]", text)
 
 
 _LANGUAGE_OF = select(Resident.language).where(Resident.chat_id == bindparam("chat_id"))
@@ -79,14 +73,15 @@ class StoreRecorder:
 
     def record_gap(self, text: str, lang: str) -> None:
         with Session(self.engine) as s:
-            # PostgreSQL's text cannot hold NUL characters, and they tell editors nothing.
-            s.add(Gap(lang=lang, text=scrub(text.replace("\x00", ""))[:MAX_GAP_CHARS]))
+            # Scrubbed of names, addresses, contacts and control characters (NUL, which
+            # PostgreSQL's text cannot hold, among them): bot/scrub.py.
+            s.add(Gap(lang=lang, text=scrub(text)[:MAX_GAP_CHARS]))
             s.commit()
 
     def record_referral(self, text: str, lang: str, topic: str) -> None:
         """A question answered by a referral: kept like a gap (scrubbed, no user id), with its topic."""
         with Session(self.engine) as s:
-            s.add(Gap(lang=lang, text=scrub(text.replace("\x00", ""))[:MAX_GAP_CHARS], topic=topic[:64]))
+            s.add(Gap(lang=lang, text=scrub(text)[:MAX_GAP_CHARS], topic=topic[:64]))
             s.commit()
 
     def record_safety(self, topic: str) -> None:

@@ -32,6 +32,7 @@ from bot.catalog import Catalog, pick_text
 from bot.dialogue import Button, Reply, button_number, esc, finish, paginate, status_label
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
+from bot.scrub import strip_controls
 from bot.staff import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
 from bot.throttle import StoreThrottle
 
@@ -417,7 +418,9 @@ class StaffDesk:
         draft = self.directory.draft(member.id)
         if draft is None or not draft.awaiting_note:
             return None
-        note = " ".join(text.replace("\x00", "").split())  # PostgreSQL's text cannot hold NUL
+        # No control characters (NUL, which PostgreSQL's text cannot hold, terminal escapes, bidi
+        # overrides) in a note that reports and terminals print.
+        note = " ".join(strip_controls(text).split())
         replies = []
         _ = self._gettext(member.language)
         if len(note) > MAX_NOTE:

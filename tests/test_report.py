@@ -4,8 +4,10 @@ really renders in a browser (Debian's headless Chromium), chart included."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -78,7 +80,7 @@ def test_html_is_escaped_self_contained_and_md_csv_agree(filled, tmp_path):
     md = md_file.read_text()
     row_414 = next(line for line in md.splitlines() if line.startswith("| 4.14 |"))
     assert "Läuft" not in row_414  # the table shows the newest record; the history keeps the old
-    assert "Läuft \\| gut & stabil" in md
+    assert "Läuft \\| gut &amp; stabil" in md
     assert "**überfällig**" in md and "**veraltet**" in md
     report.write("csv", csv_file, filled, t)
     rows = list(csv.DictReader(io.StringIO(csv_file.read_text())))
@@ -125,3 +127,72 @@ def test_html_report_renders_in_a_headless_browser(filled, tmp_path):
         assert close.sum() > 200, f"the chart colour {colour} is not on the rendered page"
     # Not blank: text rendered (dark pixels) on a light page.
     assert (pixels.mean(axis=2) < 0.3).sum() > 5000
+
+
+# -- hostile notes and names (findings 9 and 18) ----------------------------------------------------------
+FORMULAS = ['=HYPERLINK("http://x","klick")', "+1+2", "-2+3", "@SUM(A1:A9)"]
+MARKUP = (
+    "<img src=x onerror=alert(1)> [klick](javascript:alert(1)) <javascript:alert(2)> "
+    "![bild](http://x/y.png) **fett** `code` <script>alert(3)</script> a|b & c"
+)
+
+
+@pytest.fixture
+def hostile(tmp_path, content):
+    eng = db.make_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    db.upgrade(eng)
+    import_content(eng, content)
+    catalog = Catalog.load(eng)
+    directory = StaffDirectory(eng, catalog.measures)
+    measures = ["1.24", "2.1", "3.1", "4.3"]
+    for number, formula in zip(measures, FORMULAS, strict=True):
+        member = directory.add(formula, "=Amt")
+        directory.record(member, number, "on_track", note=formula, now=NOW - timedelta(days=1))
+    member = directory.add("<b>Mallory</b> [x](javascript:alert(4))", "Amt")
+    directory.record(member, "7.16", "delayed", note=MARKUP, now=NOW)
+    directory.record(member, "6.2", "delayed", note="alt", now=NOW - timedelta(days=400))  # stale
+    yield report.collect(eng, catalog, now=NOW, overdue_after=timedelta(days=7))
+    eng.dispose()
+
+
+def test_csv_cells_that_start_like_a_formula_are_quoted(hostile, tmp_path):
+    out = tmp_path / "r.csv"
+    report.write("csv", out, hostile, Translations())
+    cells = [c for row in csv.reader(io.StringIO(out.read_text(), newline="")) for c in row]
+    assert not [c for c in cells if c.startswith(report.FORMULA_START)]
+    for formula in FORMULAS:
+        assert "'" + formula in cells  # the text itself is kept, as text
+        assert "'" + formula + " (=Amt)" in cells  # the reporter's name too
+    # Notes and names are stripped when stored, so a leading tab or CR reaches a cell only this way:
+    assert [report._csv_cell(v) for v in ("\t=1", "\r=1", "a=1", 90, None)] == [
+        "'\t=1",
+        "'\r=1",
+        "a=1",
+        "90",
+        "",
+    ]
+
+
+def test_markdown_shows_notes_and_names_as_typed_never_as_links_or_html(hostile, tmp_path):
+    out = tmp_path / "r.md"
+    report.write("md", out, hostile, Translations())
+    md = out.read_text()
+    for raw in (
+        "<img",
+        "<script",
+        "<javascript",
+        "<b>",
+        "](javascript:",
+        "](http://x/y.png)",
+        "**fett**",
+        "`code`",
+    ):
+        assert raw not in md, raw
+    row = next(line for line in md.splitlines() if line.startswith("| 7.16 |"))
+    cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+    assert len(cells) == 7  # a pipe in the note does not add a column
+    shown = html.unescape(re.sub(r"\\(.)", r"\1", cells[-1]))
+    assert shown == MARKUP  # what a reader sees is exactly what was typed
+    stale = next(line for line in md.splitlines() if line.startswith("| 6.2 |"))
+    assert "**veraltet**" in stale  # the report's own markup stays
+    assert "&lt;b&gt;Mallory&lt;/b&gt; \\[x\\]\\(javascript:alert\\(4\\)\\)" in md

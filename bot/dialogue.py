@@ -525,18 +525,7 @@ class Dialogue:
         with a one-line note), and a one-tap unsubscribe button. ``texts`` is Telegram HTML made
         by ``bot.newsletters.markdown_to_html``; it is appended after the right-to-left pass so
         that its length stays what the draft check measured."""
-        _ = self._t(lang).gettext
-        n = self.subscriptions.newsletters.get(newsletter)
-        head = "<b>" + esc(n.title(lang) if n else newsletter) + "</b>\n\n"
-        if lang in texts:
-            body = texts[lang]
-        else:
-            body = texts["de"]
-            note = _("This issue is not available in your language. Here is the German text.")
-            head += "<i>" + esc(note) + "</i>\n\n"
-        [reply] = self._finish([Reply(head, [[Button(_("Unsubscribe"), f"U:{newsletter}")]], lang)])
-        reply.html += body
-        return reply
+        return issue_reply(self.subscriptions.newsletters, self.translations, newsletter, texts, lang)
 
     def vote(self, user_id: int, arg: str) -> list[Reply] | None:
         lang = self.language_of(user_id)
@@ -822,6 +811,24 @@ def finish(replies: list[Reply]) -> list[Reply]:
                 [Button(isolate_latin_runs(b.label), b.data) for b in row] for row in reply.buttons
             ]
     return replies
+
+
+def issue_reply(
+    newsletters: dict, translations: Translations, newsletter: str, texts: dict[str, str], lang: str
+):
+    """``Dialogue.newsletter_issue`` without a dialogue (the draft check measures it)."""
+    _ = translations.get(lang).gettext
+    n = newsletters.get(newsletter)
+    head = "<b>" + esc(n.title(lang) if n else newsletter) + "</b>\n\n"
+    if lang in texts:
+        body = texts[lang]
+    else:
+        body = texts["de"]
+        note = _("This issue is not available in your language. Here is the German text.")
+        head += "<i>" + esc(note) + "</i>\n\n"
+    [reply] = finish([Reply(head, [[Button(_("Unsubscribe"), f"U:{newsletter}")]], lang)])
+    reply.html += body
+    return reply
 
 
 def button_number(text: str) -> int | None:

@@ -152,7 +152,7 @@ class NewsletterDesk:
             return self._refuse(chat_id)
         _ = self.dialogue.translations.get(lang).gettext
         try:
-            draft = build_draft(newsletter, text, self.newsletters)
+            draft = build_draft(newsletter, text, self.newsletters, render=self._render)
         except DraftError as exc:
             reason = _("The text cannot be used: {reason}").format(reason=str(exc))
             return self.dialogue._finish([Reply(esc(reason), [], lang)])
@@ -178,6 +178,10 @@ class NewsletterDesk:
             preview,
             *self.dialogue._finish([Reply(esc(confirm), self._confirm_row(lang, issue_id), lang)]),
         ]
+
+    def _render(self, newsletter: str, texts: dict[str, str], lang: str) -> str:
+        """The issue as a subscriber in ``lang`` gets it: what the draft check measures."""
+        return self.dialogue.newsletter_issue(newsletter, texts, lang).html
 
     def _confirm_row(self, lang: str, issue_id: int) -> list[list[Button]]:
         _ = self.dialogue.translations.get(lang).gettext

@@ -68,6 +68,7 @@ from sqlalchemy.engine import Engine
 from bot import db
 from bot.claims import claim_rows
 from bot.dialogue import Reply
+from bot.markup import SplitError, split_html
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
 from bot.newsletters import OPEN_STATES, finish_done
 from bot.outbound import Attachment, Outcome, Sender, SendResult
@@ -240,10 +241,11 @@ class Pacer:
         self.clock = clock
         self._next = 0.0
 
-    async def wait(self) -> None:
+    async def wait(self, n: int = 1) -> None:
+        """Wait for a slot for ``n`` requests sent together (a message split into ``n`` parts)."""
         now = self.clock()
         slot = max(now - self.credit, self._next)
-        self._next = slot + self.interval
+        self._next = slot + self.interval * max(1, n)
         if slot > now:
             await asyncio.sleep(slot - now)
 
@@ -284,6 +286,7 @@ class Outbox:
         self._results: list[tuple[Job, SendResult]] = []
         self._issues: dict[int, NewsletterIssue | None] = {}
         self._messages: dict[tuple[int, str], tuple[Reply, Attachment | None]] = {}
+        self._weights: dict[tuple[int, str], int] = {}
         self._tasks: set[asyncio.Task] = set()
 
     # -- running -------------------------------------------------------------------------------
@@ -370,7 +373,7 @@ class Outbox:
             ahead = (nxt, self._mark(nxt)) if nxt else None
             await self._wait_pause()
             for i, job in enumerate(group):
-                await self._pacer.wait()
+                await self._pacer.wait(await self._weight(job))
                 await self._sem.acquire()
                 if self._paused() or stop.is_set():
                     self._sem.release()
@@ -423,6 +426,20 @@ class Outbox:
                 return None
             self._messages[key] = self.render(issue, job.language)
         return self._messages[key]
+
+    async def _weight(self, job: Job) -> int:
+        """Requests the job's message takes: its parts (``bot.markup.split_html``), 1 for a photo."""
+        key = (job.issue_id, job.language)
+        if key not in self._weights:
+            message = await self._message(job)
+            weight = 1
+            if message is not None and message[1] is None:
+                try:
+                    weight = len(split_html(message[0].html))
+                except SplitError:
+                    pass  # refused by the sender without a request
+            self._weights[key] = weight
+        return self._weights[key]
 
     def _paused(self) -> bool:
         return self.clock() < self._resume_at

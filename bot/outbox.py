@@ -266,6 +266,8 @@ class Outbox:
         worker: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
+        self._fixed_worker = worker
+        self._run_id = 0
         self.store = OutboxStore(engine, worker or worker_id(), lease)
         self.sender = sender
         self.render = render
@@ -300,10 +302,15 @@ class Outbox:
         """Deliver until nothing is claimable (or, with ``until_done``, until the issues have no
         open row left, waiting out other workers' leases). Returns the outcomes counted here."""
         stop = stop or asyncio.Event()
+        # A fresh worker id for every run: rows left by an earlier run of this process (its
+        # store writes failed, its leases are expiring) are another worker's to ``recover``,
+        # never silently taken over by a heartbeat that renews them for ever.
+        self.store.worker = self._fixed_worker or worker_id()
+        self._run_id += 1
         await asyncio.to_thread(self.store.recover)
         background = [
             asyncio.create_task(self._flush_loop()),
-            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._heartbeat_loop(self._run_id, self.store.worker)),
             asyncio.create_task(self._log_loop()),
         ]
         try:
@@ -323,12 +330,21 @@ class Outbox:
                     pass
                 await asyncio.to_thread(self.store.recover)
         finally:
-            await self._drain()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await asyncio.to_thread(self.store.release)
-            await asyncio.to_thread(finish_done, self.store.engine)
+            # Every step runs whatever the one before did (the store may be down): above all the
+            # heartbeat stops, so that this run's leases expire and ``recover`` finds its rows.
+            try:
+                await self._drain()
+            except Exception as exc:  # noqa: BLE001 - rows stay 'sending' -> unknown: never twice
+                log.error("outbox: could not record the last outcomes: %s", type(exc).__name__)
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+            for step in (self.store.release, lambda: finish_done(self.store.engine)):
+                try:
+                    await asyncio.to_thread(step)
+                except Exception as exc:  # noqa: BLE001 - the leases expire; recover() does it
+                    log.error("outbox: could not release this run's rows: %s", type(exc).__name__)
         return self.counts
 
     def _pick(self, queue: deque[Job], busy: set[int]) -> list[Job]:
@@ -470,9 +486,13 @@ class Outbox:
             except Exception as exc:  # noqa: BLE001 - rows stay 'sending' -> unknown: never twice
                 log.error("outbox: could not record outcomes: %s", type(exc).__name__)
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
+    async def _heartbeat_loop(self, run_id: int, worker: str) -> None:
+        """Renew this run's leases, and only while this run lasts (a loop left over from an
+        earlier run stops by itself: its worker's leases must expire for ``recover``)."""
+        while self._run_id == run_id and self.store.worker == worker:
             await asyncio.sleep(self.lease / 3)
+            if self._run_id != run_id or self.store.worker != worker:
+                return
             try:
                 await asyncio.to_thread(self.store.heartbeat)
             except Exception as exc:  # noqa: BLE001

@@ -442,6 +442,12 @@ def schedule(engine: Engine, issue_id: int, at: datetime, *, now: datetime | Non
     _transition(engine, issue_id, ("draft", "scheduled", "held"), state="scheduled", scheduled_at=at)
 
 
+def discard(engine: Engine, issue_id: int) -> None:
+    """Discard a draft or a held issue (a coordinator's "Discard"): never one being sent or
+    scheduled, which only ``cancel`` (the operator's command) stops."""
+    _transition(engine, issue_id, ("draft", "held"), state="cancelled", finished_at=utcnow())
+
+
 def cancel(engine: Engine, issue_id: int) -> int:
     """Cancel an issue not yet sent; deliveries not yet started are cancelled too (returns how many)."""
     with Session(engine) as s:

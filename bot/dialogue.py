@@ -52,6 +52,9 @@ from bot.search import MAX_QUERY_CHARS, Hit
 from bot.text import detect_language
 
 CALLBACK_MAX_BYTES = 64
+# Personal to one person, so only in a private chat: in a group they would act for the group.
+PERSONAL_COMMANDS = frozenset({"newsletters", "delete"})
+PERSONAL_BUTTONS = frozenset({"N", "S", "U", "D", "K", "W"})
 PAGE_SIZE = 8
 MAX_INPUT_CHARS = 1000
 STALE_AFTER_DAYS = 183
@@ -186,19 +189,29 @@ class Dialogue:
         text += _("Please choose your language.")
         return self._finish([Reply(esc(text), self._language_buttons(first=lang), lang)])
 
-    def handle_text(self, user_id: int, text: str, *, suggested: str | None = None) -> list[Reply]:
-        """A typed message: a command (``/help``) or a question."""
+    def handle_text(
+        self, user_id: int, text: str, *, suggested: str | None = None, private: bool = True
+    ) -> list[Reply]:
+        """A typed message: a command (``/help``) or a question. ``private=False``: a group
+        (``user_id`` is the group's chat), where personal commands only get a hint."""
         stripped = text.strip()
         if stripped.startswith("/"):
             head = stripped[1:].split(maxsplit=1)[0] if len(stripped) > 1 else ""
             command = head.split("@", 1)[0].lower()
             if command == "start":
                 return self.start(user_id, suggested)
+            if not private and command in PERSONAL_COMMANDS:
+                return self._finish([self.private_only(self.language_of(user_id))])
             return self._finish(self._command(user_id, command))
         return self._finish(self.ask(user_id, stripped))
 
-    def handle_button(self, user_id: int, data: str) -> list[Reply]:
-        """A pressed button. Unknown, forged or stale data changes nothing: a short notice."""
+    def handle_button(self, user_id: int, data: str, *, private: bool = True) -> list[Reply]:
+        """A pressed button. Unknown, forged or stale data changes nothing: a short notice. In a
+        group (``private=False``), personal buttons (newsletters, erasing data) change nothing
+        either: a member must not subscribe the group, or erase it; the notice says to use a
+        private chat."""
+        if not private and data.partition(":")[0] in PERSONAL_BUTTONS:
+            return self._finish([self.private_only(self.language_of(user_id), toast=True)])
         try:
             replies = self._button(user_id, data)
         except (ValueError, KeyError, IndexError):
@@ -302,6 +315,14 @@ class Dialogue:
             ("delete", _("Delete my data")),
             ("help", _("How this bot works")),
         ]
+
+    def private_only(self, lang: str, *, toast: bool = False) -> Reply:
+        """In a group: newsletters and erasing data are for a private chat with the bot."""
+        _ = self._t(lang).gettext
+        text = _(
+            "Newsletters and deleting your data work only in a private chat with me. Please write to me directly."
+        )
+        return Reply(esc(text), [], lang, toast=toast)
 
     # -- screens -----------------------------------------------------------------------------
     def expired(self, lang: str) -> Reply:

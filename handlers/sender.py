@@ -160,10 +160,12 @@ class BotSender:
 def make_bot(settings):
     """A PTB bot for sending outside the running ``Application`` (CLI ticks, reports): the same
     base URL and flood limit as the bot."""
-    from telegram.ext import AIORateLimiter, ExtBot
+    from telegram.ext import ExtBot
+
+    from handlers.floodcontrol import ChatFloodLimiter
 
     limiter = (
-        AIORateLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
+        ChatFloodLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
         if settings.flood_limit > 0
         else None
     )

@@ -622,7 +622,11 @@ class FakeBotApi:
                 if isinstance(payload, bytes):  # a proxy's HTML page
                     data, ctype = payload, "text/html"
                 else:
-                    data, ctype = json.dumps(payload, ensure_ascii=False).encode(), "application/json"
+                    try:
+                        data = json.dumps(payload, ensure_ascii=False).encode()
+                    except UnicodeEncodeError:  # a forged lone surrogate: sent as a \u escape
+                        data = json.dumps(payload).encode()
+                    ctype = "application/json"
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
                     f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n"

@@ -55,6 +55,7 @@ import asyncio
 import itertools
 import json
 import math
+import re
 import socket
 import struct
 import threading
@@ -132,6 +133,7 @@ ENTITY_TYPES = {
     "blockquote": "blockquote", "tg-emoji": "custom_emoji",
 }  # fmt: skip
 _SPACE = " \t\r\n\f\v"
+_PLAIN_RUN = re.compile(r"[^<&]*")
 
 
 def _bad(description: str) -> ApiError:
@@ -187,9 +189,11 @@ def parse_entities(text: str) -> tuple[str, list[dict]]:
                 i = after
                 continue
         if c != "<":
-            out.append(c)
-            offset += 2 if ord(c) > 0xFFFF else 1
-            i += 1
+            run = _PLAIN_RUN.match(text, i + 1)
+            end = run.end() if run else i + 1
+            out.append(text[i:end])
+            offset += utf16_len(text[i:end])
+            i = end
             continue
         begin = i
         i += 1

@@ -56,6 +56,9 @@ from bot.search import MAX_QUERY_CHARS, Hit
 from bot.text import detect_language
 
 CALLBACK_MAX_BYTES = 64
+# Personal to one person, so only in a private chat: in a group they would act for the group.
+PERSONAL_COMMANDS = frozenset({"newsletters", "delete"})
+PERSONAL_BUTTONS = frozenset({"N", "S", "U", "D", "K", "W"})
 PAGE_SIZE = 8
 MAX_INPUT_CHARS = 1000
 STALE_AFTER_DAYS = 183
@@ -227,8 +230,11 @@ class Dialogue:
         text += _("Please choose your language.")
         return self._finish([Reply(esc(text), self._language_buttons(first=lang), lang)])
 
-    def handle_text(self, user_id: int, text: str, *, suggested: str | None = None) -> list[Reply]:
-        """A typed message: a command (``/help``) or a question."""
+    def handle_text(
+        self, user_id: int, text: str, *, suggested: str | None = None, private: bool = True
+    ) -> list[Reply]:
+        """A typed message: a command (``/help``) or a question. ``private=False``: a group
+        (``user_id`` is the group's chat), where personal commands only get a hint."""
         self._remember_suggestion(user_id, suggested)
         stripped = text.strip()
         if stripped.startswith("/"):
@@ -236,11 +242,18 @@ class Dialogue:
             command = head.split("@", 1)[0].lower()
             if command == "start":
                 return self.start(user_id, suggested)
+            if not private and command in PERSONAL_COMMANDS:
+                return self._finish([self.private_only(self.language_of(user_id))])
             return self._finish(self._command(user_id, command))
         return self._finish(self.ask(user_id, stripped))
 
-    def handle_button(self, user_id: int, data: str) -> list[Reply]:
-        """A pressed button. Unknown, forged or stale data changes nothing: a short notice."""
+    def handle_button(self, user_id: int, data: str, *, private: bool = True) -> list[Reply]:
+        """A pressed button. Unknown, forged or stale data changes nothing: a short notice. In a
+        group (``private=False``), personal buttons (newsletters, erasing data) change nothing
+        either: a member must not subscribe the group, or erase it; the notice says to use a
+        private chat."""
+        if not private and data.partition(":")[0] in PERSONAL_BUTTONS:
+            return self._finish([self.private_only(self.language_of(user_id), toast=True)])
         try:
             replies = self._button(user_id, data)
         except (ValueError, KeyError, IndexError):
@@ -344,6 +357,14 @@ class Dialogue:
             ("delete", _("Delete my data")),
             ("help", _("How this bot works")),
         ]
+
+    def private_only(self, lang: str, *, toast: bool = False) -> Reply:
+        """In a group: newsletters and erasing data are for a private chat with the bot."""
+        _ = self._t(lang).gettext
+        text = _(
+            "Newsletters and deleting your data work only in a private chat with me. Please write to me directly."
+        )
+        return Reply(esc(text), [], lang, toast=toast)
 
     # -- screens -----------------------------------------------------------------------------
     def expired(self, lang: str) -> Reply:
@@ -586,18 +607,7 @@ class Dialogue:
         with a one-line note), and a one-tap unsubscribe button. ``texts`` is Telegram HTML made
         by ``bot.newsletters.markdown_to_html``; it is appended after the right-to-left pass so
         that its length stays what the draft check measured."""
-        _ = self._t(lang).gettext
-        n = self.subscriptions.newsletters.get(newsletter)
-        head = "<b>" + esc(n.title(lang) if n else newsletter) + "</b>\n\n"
-        if lang in texts:
-            body = texts[lang]
-        else:
-            body = texts["de"]
-            note = _("This issue is not available in your language. Here is the German text.")
-            head += "<i>" + esc(note) + "</i>\n\n"
-        [reply] = self._finish([Reply(head, [[Button(_("Unsubscribe"), f"U:{newsletter}")]], lang)])
-        reply.html += body
-        return reply
+        return issue_reply(self.subscriptions.newsletters, self.translations, newsletter, texts, lang)
 
     def vote(self, user_id: int, arg: str) -> list[Reply] | None:
         lang = self.language_of(user_id)
@@ -945,6 +955,24 @@ def finish(replies: list[Reply]) -> list[Reply]:
                 [Button(isolate_latin_runs(b.label), b.data) for b in row] for row in reply.buttons
             ]
     return replies
+
+
+def issue_reply(
+    newsletters: dict, translations: Translations, newsletter: str, texts: dict[str, str], lang: str
+):
+    """``Dialogue.newsletter_issue`` without a dialogue (the draft check measures it)."""
+    _ = translations.get(lang).gettext
+    n = newsletters.get(newsletter)
+    head = "<b>" + esc(n.title(lang) if n else newsletter) + "</b>\n\n"
+    if lang in texts:
+        body = texts[lang]
+    else:
+        body = texts["de"]
+        note = _("This issue is not available in your language. Here is the German text.")
+        head += "<i>" + esc(note) + "</i>\n\n"
+    [reply] = finish([Reply(head, [[Button(_("Unsubscribe"), f"U:{newsletter}")]], lang)])
+    reply.html += body
+    return reply
 
 
 def button_number(text: str) -> int | None:

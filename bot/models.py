@@ -357,11 +357,14 @@ class Vote(SQLModel, table=True):
 
 
 class ComposeState(SQLModel, table=True):
-    """A coordinator who picked a newsletter with /newsletter and whose next text is the issue."""
+    """A coordinator's newsletter desk: the newsletter picked with /newsletter, whose next text is
+    the issue (None: not composing), and the issues their buttons may send or discard, because
+    the bot showed them to this coordinator (the previewed drafts, the held issues listed)."""
 
     __tablename__ = "newsletter_compose"
     chat_id: int = Field(sa_column=Column(sa.BigInteger, primary_key=True, autoincrement=False))
-    newsletter: str = Field(max_length=16)
+    newsletter: str | None = Field(default=None, max_length=16)
+    offered: list[int] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=True))
     started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.markup import plain_text
+from bot.markup import SplitError, plain_text, split_html
 
 
 def add_parser(sub) -> None:
@@ -119,7 +119,16 @@ def _preview(args, settings) -> int:
     reply, attachment = issue_renderer(core.dialogue())(issue, args.lang)
     if attachment is not None:
         print(f"[photo: {attachment.filename}, {len(attachment.data)} bytes; the text is its caption]")
-    print(plain_text(reply.html))
+        parts = [reply.html]
+    else:
+        try:  # the split the subscribers get (handlers/sender.py sends exactly these parts)
+            parts = split_html(reply.html)
+        except SplitError as exc:
+            return _fail(f"issue {issue.id} cannot be sent to {args.lang} subscribers: {exc}")
+    for i, part in enumerate(parts, 1):
+        if len(parts) > 1:
+            print(f"--- message {i} of {len(parts)} ---")
+        print(plain_text(part))
     print("  ".join(f"[{b.label}]" for row in reply.buttons for b in row))
     if args.chat is None:
         return 0

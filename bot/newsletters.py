@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,13 +34,21 @@ from sqlmodel import Session, select
 
 from bot import db
 from bot.languages import SUPPORTED_LANGUAGES
-from bot.markup import plain_text, utf16_len
+from bot.markup import (
+    MAX_ENTITIES,
+    MAX_LINK_BYTES,
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    SplitError,
+    measure,
+    split_html,
+)
 from bot.models import Delivery, NewsletterIssue, Resident, Subscription, utcnow
 
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-# Room kept for the newsletter's title line and the "not in your language" note.
-HEADER_RESERVE = 200
+TEXT_LIMIT = TELEGRAM_TEXT_LIMIT
+CAPTION_LIMIT = TELEGRAM_CAPTION_LIMIT
+# An issue may go out as several messages (split by Telegram's rules, bot/markup.py), but not more.
+MAX_PARTS = 4
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 OPEN_STATES = ("pending", "claimed", "sending")
 MISSING_LANGUAGE_POLICIES = ("german", "skip")
@@ -179,7 +189,12 @@ _TAG = re.compile(r"<(/?)([a-z]+)[^>]*>")
 
 def markdown_to_html(md: str) -> str:
     """The Markdown subset editors use: **bold**, *italic* or _italic_, [links](https://…),
-    ``# headings`` (shown bold) and paragraphs. Everything else is escaped text."""
+    ``# headings`` (shown bold) and paragraphs. Everything else is escaped text.
+
+    NUL characters are dropped first: they are invisible, PostgreSQL cannot store them, and the
+    converter marks the links it set aside with them (NUL, number, NUL), so a text holding that
+    mark itself would otherwise get a link copied into it, or fail."""
+    md = md.replace("\x00", "")
     lines = md.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
     text = "\n".join(_line_to_html(raw) for raw in lines)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -236,6 +251,61 @@ def split_languages(body: str) -> dict[str, str]:
     return {lang: "\n".join(lines).strip() for lang, lines in sections.items() if "\n".join(lines).strip()}
 
 
+# The message a subscriber in ``lang`` gets for an issue, as Telegram HTML: (newsletter, texts, lang).
+Render = Callable[[str, dict[str, str], str], str]
+
+
+def default_render(newsletters: dict[str, Newsletter]) -> Render:
+    """The dialogue's wording of an issue (title line, note, text), without a running dialogue."""
+    from bot.dialogue import issue_reply  # bot.dialogue imports this module
+
+    translations = _translations()
+    return lambda newsletter, texts, lang: (
+        issue_reply(newsletters, translations, newsletter, texts, lang).html
+    )
+
+
+@functools.cache
+def _translations():
+    from bot.i18n import Translations
+
+    return Translations()
+
+
+def check_sendable(draft: Draft, render: Render) -> None:
+    """Refuse (``DraftError``) an issue that some subscriber could not get as Telegram accepts it.
+
+    Every language counts, also those the issue lacks (they get the German text with a note):
+    the message as ``render`` makes it (title line included) must fit Telegram's limits as
+    ``bot.markup`` measures them, whole as an image's caption, else split cleanly into at most
+    ``MAX_PARTS`` messages, with no link cut."""
+    for lang in SUPPORTED_LANGUAGES:
+        source = lang if lang in draft.texts else "de"
+        html_text = render(draft.newsletter, draft.texts, lang)
+        if draft.image is not None:
+            size = measure(html_text)
+            if size.units > CAPTION_LIMIT:
+                raise DraftError(
+                    f"the {source} text is too long for an image caption: with the title line it has "
+                    f"{size.units} characters for {lang} subscribers; a caption allows {CAPTION_LIMIT}"
+                )
+            if size.entities > MAX_ENTITIES or size.link_bytes > MAX_LINK_BYTES:
+                raise DraftError(
+                    f"the {source} text has too many links or formats for an image caption "
+                    f"(at most {MAX_ENTITIES}, and {MAX_LINK_BYTES} bytes of link addresses)"
+                )
+            continue
+        try:
+            parts = split_html(html_text)
+        except SplitError as exc:
+            raise DraftError(f"the {source} text cannot be split into messages: {exc}") from None
+        if len(parts) > MAX_PARTS:
+            raise DraftError(
+                f"the {source} text is too long: it needs {len(parts)} messages for {lang} subscribers "
+                f"(Telegram allows {TEXT_LIMIT} characters in one, this bot sends at most {MAX_PARTS})"
+            )
+
+
 def build_draft(
     newsletter: str,
     body: str,
@@ -243,8 +313,12 @@ def build_draft(
     *,
     image: bytes | None = None,
     image_name: str | None = None,
+    render: Render | None = None,
 ) -> Draft:
-    """Check and convert one issue; raises ``DraftError`` with a one-line reason."""
+    """Check and convert one issue; raises ``DraftError`` with a one-line reason.
+
+    ``render`` makes the message a subscriber gets (default: the dialogue's wording), which
+    ``check_sendable`` measures in every language."""
     if newsletter not in newsletters:
         raise DraftError(f"unknown newsletter {newsletter!r}; known: {', '.join(newsletters) or 'none'}")
     sections = split_languages(body)
@@ -257,22 +331,18 @@ def build_draft(
             raise DraftError("the image must be a JPEG or PNG file")
         if len(image) > MAX_IMAGE_BYTES:
             raise DraftError("the image is larger than 10 MB")
-    limit = (CAPTION_LIMIT if image is not None else TEXT_LIMIT) - HEADER_RESERVE
     texts = {}
     for lang, md in sections.items():
         try:
             converted = markdown_to_html(md)
         except DraftError as exc:
             raise DraftError(f"{lang}: {exc}") from None
-        size = utf16_len(plain_text(converted))
-        if size > limit:
-            what = "an image caption" if image is not None else "a message"
-            raise DraftError(
-                f"the {lang} text has {size} characters after formatting; {what} allows {limit} "
-                f"here ({limit + HEADER_RESERVE} minus room for the title line)"
-            )
+        if not converted.strip():
+            raise DraftError(f"the {lang} text is empty")
         texts[lang] = converted
-    return Draft(newsletter, texts, image, image_name)
+    draft = Draft(newsletter, texts, image, image_name)
+    check_sendable(draft, render or default_render(newsletters))
+    return draft
 
 
 def parse_draft(text: str, newsletters: dict[str, Newsletter], *, base_dir: Path | None = None) -> Draft:
@@ -370,6 +440,12 @@ def schedule(engine: Engine, issue_id: int, at: datetime, *, now: datetime | Non
     if at <= (now or utcnow()):
         raise IssueError("the time must be in the future")
     _transition(engine, issue_id, ("draft", "scheduled", "held"), state="scheduled", scheduled_at=at)
+
+
+def discard(engine: Engine, issue_id: int) -> None:
+    """Discard a draft or a held issue (a coordinator's "Discard"): never one being sent or
+    scheduled, which only ``cancel`` (the operator's command) stops."""
+    _transition(engine, issue_id, ("draft", "held"), state="cancelled", finished_at=utcnow())
 
 
 def cancel(engine: Engine, issue_id: int) -> int:

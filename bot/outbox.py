@@ -68,6 +68,7 @@ from sqlalchemy.engine import Engine
 from bot import db
 from bot.claims import claim_rows
 from bot.dialogue import Reply
+from bot.markup import SplitError, split_html
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
 from bot.newsletters import OPEN_STATES, finish_done
 from bot.outbound import Attachment, Outcome, Sender, SendResult
@@ -240,10 +241,11 @@ class Pacer:
         self.clock = clock
         self._next = 0.0
 
-    async def wait(self) -> None:
+    async def wait(self, n: int = 1) -> None:
+        """Wait for a slot for ``n`` requests sent together (a message split into ``n`` parts)."""
         now = self.clock()
         slot = max(now - self.credit, self._next)
-        self._next = slot + self.interval
+        self._next = slot + self.interval * max(1, n)
         if slot > now:
             await asyncio.sleep(slot - now)
 
@@ -264,6 +266,8 @@ class Outbox:
         worker: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
+        self._fixed_worker = worker
+        self._run_id = 0
         self.store = OutboxStore(engine, worker or worker_id(), lease)
         self.sender = sender
         self.render = render
@@ -284,6 +288,7 @@ class Outbox:
         self._results: list[tuple[Job, SendResult]] = []
         self._issues: dict[int, NewsletterIssue | None] = {}
         self._messages: dict[tuple[int, str], tuple[Reply, Attachment | None]] = {}
+        self._weights: dict[tuple[int, str], int] = {}
         self._tasks: set[asyncio.Task] = set()
 
     # -- running -------------------------------------------------------------------------------
@@ -297,10 +302,15 @@ class Outbox:
         """Deliver until nothing is claimable (or, with ``until_done``, until the issues have no
         open row left, waiting out other workers' leases). Returns the outcomes counted here."""
         stop = stop or asyncio.Event()
+        # A fresh worker id for every run: rows left by an earlier run of this process (its
+        # store writes failed, its leases are expiring) are another worker's to ``recover``,
+        # never silently taken over by a heartbeat that renews them for ever.
+        self.store.worker = self._fixed_worker or worker_id()
+        self._run_id += 1
         await asyncio.to_thread(self.store.recover)
         background = [
             asyncio.create_task(self._flush_loop()),
-            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._heartbeat_loop(self._run_id, self.store.worker)),
             asyncio.create_task(self._log_loop()),
         ]
         try:
@@ -320,12 +330,21 @@ class Outbox:
                     pass
                 await asyncio.to_thread(self.store.recover)
         finally:
-            await self._drain()
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await asyncio.to_thread(self.store.release)
-            await asyncio.to_thread(finish_done, self.store.engine)
+            # Every step runs whatever the one before did (the store may be down): above all the
+            # heartbeat stops, so that this run's leases expire and ``recover`` finds its rows.
+            try:
+                await self._drain()
+            except Exception as exc:  # noqa: BLE001 - rows stay 'sending' -> unknown: never twice
+                log.error("outbox: could not record the last outcomes: %s", type(exc).__name__)
+            finally:
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+            for step in (self.store.release, lambda: finish_done(self.store.engine)):
+                try:
+                    await asyncio.to_thread(step)
+                except Exception as exc:  # noqa: BLE001 - the leases expire; recover() does it
+                    log.error("outbox: could not release this run's rows: %s", type(exc).__name__)
         return self.counts
 
     def _pick(self, queue: deque[Job], busy: set[int]) -> list[Job]:
@@ -370,7 +389,7 @@ class Outbox:
             ahead = (nxt, self._mark(nxt)) if nxt else None
             await self._wait_pause()
             for i, job in enumerate(group):
-                await self._pacer.wait()
+                await self._pacer.wait(await self._weight(job))
                 await self._sem.acquire()
                 if self._paused() or stop.is_set():
                     self._sem.release()
@@ -424,6 +443,20 @@ class Outbox:
             self._messages[key] = self.render(issue, job.language)
         return self._messages[key]
 
+    async def _weight(self, job: Job) -> int:
+        """Requests the job's message takes: its parts (``bot.markup.split_html``), 1 for a photo."""
+        key = (job.issue_id, job.language)
+        if key not in self._weights:
+            message = await self._message(job)
+            weight = 1
+            if message is not None and message[1] is None:
+                try:
+                    weight = len(split_html(message[0].html))
+                except SplitError:
+                    pass  # refused by the sender without a request
+            self._weights[key] = weight
+        return self._weights[key]
+
     def _paused(self) -> bool:
         return self.clock() < self._resume_at
 
@@ -453,9 +486,13 @@ class Outbox:
             except Exception as exc:  # noqa: BLE001 - rows stay 'sending' -> unknown: never twice
                 log.error("outbox: could not record outcomes: %s", type(exc).__name__)
 
-    async def _heartbeat_loop(self) -> None:
-        while True:
+    async def _heartbeat_loop(self, run_id: int, worker: str) -> None:
+        """Renew this run's leases, and only while this run lasts (a loop left over from an
+        earlier run stops by itself: its worker's leases must expire for ``recover``)."""
+        while self._run_id == run_id and self.store.worker == worker:
             await asyncio.sleep(self.lease / 3)
+            if self._run_id != run_id or self.store.worker != worker:
+                return
             try:
                 await asyncio.to_thread(self.store.heartbeat)
             except Exception as exc:  # noqa: BLE001

@@ -5,10 +5,11 @@
 
 * long polling by default, by the one instance that holds the polling lock (``bot.locks``):
   other instances on the same store stand by and take over when it stops;
-* webhook mode when ``WEBHOOK_URL`` is set: PTB's webhook server listens on
-  ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, and Telegram's ``X-Telegram-Bot-Api-Secret-Token``
-  header is checked on every request against ``WEBHOOK_SECRET`` (when it is unset, one is derived from
-  the token, the same on every instance: ``derived_webhook_secret``);
+* webhook mode when ``WEBHOOK_URL`` is set: our webhook server (``handlers/webhook.py``) listens on
+  ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, checks Telegram's
+  ``X-Telegram-Bot-Api-Secret-Token`` header against ``WEBHOOK_SECRET`` before it reads a body
+  (when it is unset, one is derived from the token, the same on every instance:
+  ``derived_webhook_secret``), and reads at most 1 MiB of body;
 * ``TELEGRAM_API_BASE_URL`` is PTB's ``base_url`` (the token is appended), so any Bot
   API-compatible server works;
 * SIGINT/SIGTERM stop gracefully: polling stops, running handlers finish, newsletter requests in
@@ -28,16 +29,18 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.locks import Leadership
+from handlers.floodcontrol import ChatFloodLimiter
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 from handlers.updates import ReadableUpdatesBot
+from handlers.webhook import serve_webhook
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,8 @@ def build_application(
     """A PTB ``Application`` for ``frontend``; ``base_url`` is PTB's (the token is appended).
 
     Up to ``concurrency`` updates are handled at once, in order per chat (``PerChatUpdateProcessor``).
-    ``flood_limit`` is the overall messages per second (Telegram's documented 30); 0 turns the
-    ``AIORateLimiter`` off (benchmarks against a loopback server that enforces nothing).
+    ``flood_limit`` is the overall messages per second (Telegram's documented 30); 0 turns flood
+    control (``handlers/floodcontrol.py``: a 429 pauses its chat only) off (benchmarks against a loopback server that enforces nothing).
     ``request`` (default: ``RetryingRequest``, the Bot API fault policy of ``handlers/request.py``)
     carries every call but ``getUpdates``, which PTB's polling loop retries by itself.
     """
@@ -72,14 +75,16 @@ def build_application(
         **({"base_file_url": file_url} if file_url else {}),
         request=request if request is not None else RetryingRequest(),
         get_updates_request=get_updates_request if get_updates_request is not None else HTTPXRequest(),
-        rate_limiter=AIORateLimiter(overall_max_rate=flood_limit, max_retries=3) if flood_limit > 0 else None,
+        rate_limiter=ChatFloodLimiter(overall_max_rate=flood_limit, max_retries=3)
+        if flood_limit > 0
+        else None,
     )
     builder: ApplicationBuilder = (
         ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(concurrency))
     )
 
     async def post_init(app: Application) -> None:
-        await frontend.set_commands(app)
+        frontend.schedule_commands(app)  # in the background, retried: the menu is cosmetic
 
     builder = builder.post_init(post_init)
     if post_shutdown is not None:
@@ -234,13 +239,16 @@ def run_bot(core, settings) -> int:
         log.info(
             "serving Telegram by webhook on %s:%s/%s", settings.webhook_listen, settings.webhook_port, path
         )
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=path,
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=Update.ALL_TYPES,
+        asyncio.run(
+            serve_webhook(
+                app,
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=path,
+                webhook_url=settings.webhook_url,
+                secret=secret,
+                initialize=_initialize,
+            )
         )
     else:
         leadership = Leadership(core.engine, settings.telegram_bot_token)

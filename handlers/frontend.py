@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -43,12 +44,14 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import backoff
 from bot.dialogue import Button, Dialogue, Reply, esc
 from bot.markup import plain_text, split_html
 from bot.outbound import Attachment
 from bot.ratelimit import RateLimiter, Verdict
 from bot.staff import looks_like_code
 from bot.staffdesk import STAFF_COMMANDS, StaffDesk
+from handlers.request import Fault, fault_of
 
 log = logging.getLogger(__name__)
 # PTB advises bot.send_message over do_api_request("sendMessage"); see TelegramFrontend.send.
@@ -56,6 +59,11 @@ warnings.filterwarnings("ignore", message=".*instead of 'Bot.do_api_request", ca
 
 ALERT_INTERVAL = 60.0  # seconds between two alerts to the coordinators' chat
 TOAST_LIMIT = 200  # answerCallbackQuery text limit
+SCREEN_GROUP, GATE_GROUP = -3, -2  # handler groups before the desks (-1) and the residents (0)
+COMMANDS_RETRY_BASE = 2.0  # seconds: the command menu's first retry, doubling …
+COMMANDS_RETRY_CAP = 900.0  # … up to 15 minutes
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def message_params(html: str, buttons: list[list[Button]] | None) -> dict:
@@ -90,45 +98,96 @@ class TelegramFrontend:
         self._last_alert = -ALERT_INTERVAL
 
     def install(self, app: Application) -> None:
-        app.add_handler(TypeHandler(Update, self.screen), group=-2)
+        """The handlers, in groups that run in order: ``screen`` (-3) drops forged updates,
+        ``gate`` (-2) applies the per-user limit to every update before any handler (the
+        coordinators' ``/newsletter`` desk is group -1), then the residents' handlers (0)."""
+        app.add_handler(TypeHandler(Update, self.screen), group=SCREEN_GROUP)
+        app.add_handler(TypeHandler(Update, self.gate), group=GATE_GROUP)
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(filters.ALL, self.on_message))
         app.add_error_handler(self.on_error)
 
     # -- updates -----------------------------------------------------------------------------
     async def screen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Telegram always names a message's chat and a button press's sender, and a text is a
-        string; an update that breaks this (forged) stops here, before any handler or filter."""
+        """Telegram always names a message's chat and a button press's sender, a text is a
+        string, ids fit the store's 64-bit integers, and text is valid Unicode (no lone
+        surrogates, which cannot be stored or sent). An update that breaks this (only a forged
+        Bot API sends one) stops here, before any handler or filter, logged by its id only."""
         msg, query = update.effective_message, update.callback_query
         if msg is not None and (msg.chat is None or not isinstance(msg.text, str | None)):
             raise ApplicationHandlerStop
         if query is not None and query.from_user is None:
             raise ApplicationHandlerStop
+        ids = [x.id for x in (update.effective_chat, update.effective_user) if x is not None]
+        texts = [msg.text if msg is not None else None, query.data if query is not None else None]
+        if not all(isinstance(i, int) and INT64_MIN <= i <= INT64_MAX for i in ids) or any(
+            isinstance(t, str) and _SURROGATE.search(t) for t in texts
+        ):
+            log.warning("update %s has ids or text Telegram never sends; dropped", update.update_id)
+            raise ApplicationHandlerStop
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The per-user limit, for every update a handler would act on, before any handler.
+
+        Group messages not addressed to the bot stop here uncounted (no handler acts on them).
+        Over the limit, the first excess update gets one polite notice (a toast for a button),
+        the rest of the window nothing, and no handler runs."""
+        msg, chat, user, query = (
+            update.effective_message,
+            update.effective_chat,
+            update.effective_user,
+            update.callback_query,
+        )
+        if query is not None:
+            sender = query.from_user.id
+        elif msg is not None and chat is not None:
+            if chat.type == ChatType.CHANNEL:
+                raise ApplicationHandlerStop
+            if chat.type != ChatType.PRIVATE and (
+                update.edited_message is not None
+                or not msg.text
+                or not self._addressed_to_me(msg, context.bot.username)
+            ):
+                raise ApplicationHandlerStop
+            sender = user.id if user else chat.id
+        else:
+            return  # membership and other updates: no handler answers them
+        now = self.clock()
+        verdict = self.limiter.check(sender, now)
+        if verdict is Verdict.ALLOW:
+            return
+        if verdict is Verdict.NOTIFY:
+            notice = self.dialogue.too_fast(
+                chat.id if chat else sender, self.limiter.retry_after(sender, now)
+            )
+            if query is not None:
+                await query.answer(plain_text(notice[0].html)[:TOAST_LIMIT])
+            else:
+                await self.send(context.bot, chat.id, notice)
+        elif query is not None:
+            await query.answer()  # stops the button's spinner; says nothing more
+        raise ApplicationHandlerStop
 
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
         if msg is None or chat is None or chat.type == ChatType.CHANNEL:
             return
         edited = update.edited_message is not None
-        if chat.type != ChatType.PRIVATE:
+        private = chat.type == ChatType.PRIVATE
+        if not private:
             if edited or not msg.text or not self._addressed_to_me(msg, context.bot.username):
                 return
-        verdict, too_fast = self._admit(user.id if user else chat.id, chat.id)
-        if verdict is Verdict.IGNORE:
-            return
-        if too_fast:
-            replies = too_fast
-        elif edited:
+        if edited:
             replies = self.dialogue.unsupported(chat.id, edited=True)
         elif msg.text is None:
             replies = self.dialogue.unsupported(chat.id)
         else:
             suggested = user.language_code if user else None
             replies = None
-            if self.desk is not None and chat.type == ChatType.PRIVATE:
+            if self.desk is not None and private:
                 replies = await self._staff_text(context.bot, chat.id, msg.text)
             if replies is None:
-                replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested)
+                replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested, private=private)
         await self.send(context.bot, chat.id, replies)
 
     async def _staff_text(self, bot, chat_id: int, text: str) -> list[Reply] | None:
@@ -198,18 +257,26 @@ class TelegramFrontend:
         )
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press. What it does is decided for the presser, not only the chat: in a
+        private chat the presser is the chat (anything else is forged); in a group, buttons act
+        for the group, and personal ones (newsletters, /delete, the staff desk) are refused
+        with a hint to use a private chat."""
         query = update.callback_query
         chat = update.effective_chat
-        user_id = chat.id if chat else query.from_user.id
-        verdict, too_fast = self._admit(query.from_user.id, user_id)
-        if verdict is not Verdict.ALLOW:
-            await query.answer(plain_text(too_fast[0].html)[:TOAST_LIMIT] if too_fast else None)
-            return
+        presser = query.from_user.id
+        user_id = chat.id if chat else presser
+        private = chat is None or chat.type == ChatType.PRIVATE
         data = query.data if isinstance(query.data, str) else ""
-        if self.desk is not None and data.startswith("K:"):
-            replies = self.desk.button(user_id, data)
+        if private and user_id != presser:
+            replies = [self.dialogue.expired(self.dialogue.language_of(presser))]
+        elif self.desk is not None and data.startswith("K:"):
+            replies = (
+                self.desk.button(user_id, data)
+                if private
+                else self.dialogue.handle_button(user_id, data, private=False)
+            )
         else:
-            replies = self.dialogue.handle_button(user_id, data)
+            replies = self.dialogue.handle_button(user_id, data, private=private)
             if data == "D:yes":  # a staff member's /delete queued their menu for removal
                 await self.reset_menus(context.bot)
         toast = next((r for r in replies if r.toast), None)
@@ -234,21 +301,20 @@ class TelegramFrontend:
             context, f"Ankommen: {type(error).__name__} while handling update {update.update_id}."
         )
         chat = update.effective_chat
-        if chat is not None and chat.type == ChatType.PRIVATE:
+        if fault_of(error) is Fault.MAYBE_SENT:
+            # The request may have reached Telegram (the answer arrived, its response did not):
+            # an apology after it would be wrong, and would be one more message on a bad line.
+            log.info("update %s: the reply may have arrived; no apology", update.update_id)
+        elif chat is not None and chat.type == ChatType.PRIVATE:
             try:
                 user = update.effective_user
                 apology = self.dialogue.apology(chat.id, user.language_code if user else None)
                 await self.send(context.bot, chat.id, apology)
             except TelegramError as exc:
                 log.warning("could not send the apology: %s", type(exc).__name__)
-
-    def _admit(self, sender: int, chat_id: int) -> tuple[Verdict, list[Reply]]:
-        """The per-user limit: the verdict, and the one polite notice when it is first hit."""
-        now = self.clock()
-        verdict = self.limiter.check(sender, now)
-        if verdict is Verdict.NOTIFY:
-            return verdict, self.dialogue.too_fast(chat_id, self.limiter.retry_after(sender, now))
-        return verdict, []
+        # One apology per update: no later handler group runs after a failed one (while the
+        # store is down, each group would fail and apologise again).
+        raise ApplicationHandlerStop
 
     # -- sending -----------------------------------------------------------------------------
     async def send(self, bot, chat_id: int, replies: list[Reply]) -> None:
@@ -307,16 +373,53 @@ class TelegramFrontend:
         head = text.split(maxsplit=1)[0]
         return "@" in head and head.split("@", 1)[1].lower() == username.lower()
 
-    async def set_commands(self, app: Application) -> None:
-        """The command menu in every language (``setMyCommands(language_code=…)``), and the staff
-        menus still queued for removal (``reset_menus``)."""
+    def schedule_commands(self, app: Application, *, first: float = 0.0) -> None:
+        """Set the command menu in a JobQueue job, retried with backoff until it is set.
+
+        The menu is cosmetic: a refused or unreachable ``setMyCommands`` must not keep the bot
+        from serving. Each language is its own call; those that failed are tried again after
+        ``COMMANDS_RETRY_BASE`` seconds, doubling with jitter up to ``COMMANDS_RETRY_CAP``."""
+        app.job_queue.run_once(
+            self._commands_job, when=first, data={"langs": None, "attempt": 0}, name="command-menu"
+        )
+
+    async def _commands_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = context.job.data
+        failed = await self.set_commands(context.application, state["langs"])
+        if failed:
+            attempt = state["attempt"] + 1
+            wait = backoff.delay(attempt, base=COMMANDS_RETRY_BASE, cap=COMMANDS_RETRY_CAP)
+            log.warning(
+                "the command menu is not set for %d of its languages; trying again in %.0f s",
+                len(failed), wait,
+            )  # fmt: skip
+            context.job_queue.run_once(
+                self._commands_job, when=wait, data={"langs": failed, "attempt": attempt}, name="command-menu"
+            )
+        elif state["attempt"]:
+            log.info("the command menu is set")
+
+    async def set_commands(self, app: Application, langs: list[str | None] | None = None) -> list[str | None]:
+        """The command menu in every language (``setMyCommands(language_code=…)``; ``None``: the
+        default menu, in the default language). Returns the languages that failed."""
         bot = app.bot
-        default = self.dialogue.default_language
-        await bot.set_my_commands([BotCommand(c, d) for c, d in self.dialogue.command_menu(default)])
-        for lang in self.dialogue.languages:
-            commands = [BotCommand(c, d) for c, d in self.dialogue.command_menu(lang)]
-            await bot.set_my_commands(commands, language_code=lang)
-        await self.reset_menus(bot)
+        failed: list[str | None] = []
+        for lang in [None, *self.dialogue.languages] if langs is None else langs:
+            menu = self.dialogue.command_menu(lang or self.dialogue.default_language)
+            commands = [BotCommand(c, d) for c, d in menu]
+            try:
+                if lang is None:
+                    await bot.set_my_commands(commands)
+                else:
+                    await bot.set_my_commands(commands, language_code=lang)
+            except TelegramError as exc:
+                log.warning("setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
+                failed.append(lang)
+        try:
+            await self.reset_menus(bot)  # the staff menus still queued for removal
+        except TelegramError as exc:
+            log.warning("removing queued staff menus failed: %s", type(exc).__name__)
+        return failed
 
 
 async def reset_menus(bot, directory) -> int:

@@ -16,6 +16,7 @@ import asyncio
 import logging
 
 from telegram import Bot, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -103,11 +104,17 @@ class NewsletterService:
         raise ApplicationHandlerStop
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A W: button: pick a newsletter, send or discard an issue."""
+        """A W: button: pick a newsletter, send or discard an issue. Only in the coordinator's
+        private chat, pressed by them: anywhere else it is refused with a toast."""
         query = update.callback_query
-        chat_id = update.effective_chat.id if update.effective_chat else query.from_user.id
+        chat = update.effective_chat
+        presser = query.from_user.id
+        chat_id = chat.id if chat else presser
         data = query.data if isinstance(query.data, str) else ""
-        replies = await asyncio.to_thread(self.desk.button, chat_id, data)
+        if chat_id != presser or (chat is not None and chat.type != ChatType.PRIVATE):
+            replies = await asyncio.to_thread(self.desk.refuse, presser, toast=True)
+        else:
+            replies = await asyncio.to_thread(self.desk.button, chat_id, data)
         toast = next((r for r in replies if r.toast), None)
         await query.answer(plain_text(toast.html)[:200] if toast else None)
         await self.frontend.send(context.bot, chat_id, [r for r in replies if not r.toast])

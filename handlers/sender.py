@@ -11,6 +11,7 @@ sender, 1 s doubling up to 30 s), maybe delivered -> ``UNKNOWN`` (never resent: 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import warnings
@@ -30,7 +31,7 @@ from telegram.error import (
 
 from bot import backoff
 from bot.dialogue import Reply
-from bot.markup import split_html
+from bot.markup import SplitError, split_html
 from bot.outbound import Attachment, Outcome, SendResult
 from handlers.frontend import message_params
 from handlers.request import Fault, RetryingRequest, fault_of
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 PAUSE_BASE = 1.0  # seconds: the first pause after a fault that certainly did not deliver
 PAUSE_CAP = 30.0
+PART_RETRIES = 3  # a later part of a split reply that did not arrive: tries again, in place
+PART_RETRY_CAP = 30.0
 GONE_MARKERS = ("chat not found", "user is deactivated", "chat was deleted", "peer_id_invalid")
 
 
@@ -94,17 +97,42 @@ class BotSender:
         return outcome_of(exc, max(1, self.strikes), base=self.pause_base, cap=self.pause_cap)
 
     async def send(self, chat_id: int, reply: Reply) -> SendResult:
-        parts = split_html(reply.html)
+        """Send ``reply``, split as Telegram counts (``bot.markup.split_html``), the buttons under
+        the last part.
+
+        Once the first part has arrived, sending the whole reply again would repeat it, so no
+        later failure may say ``RETRY``: a later part that certainly did not arrive (429, not
+        sent) is retried here, in place, ``PART_RETRIES`` times after its ``retry_after``
+        (capped at ``PART_RETRY_CAP``); if it still does not go, the result is ``FAILED``
+        ("partial"), never sent again. A reply that cannot be split cleanly is ``FAILED``
+        without a request."""
+        try:
+            parts = split_html(reply.html)
+        except SplitError as exc:
+            return SendResult(Outcome.FAILED, detail=f"cannot be split: {exc}"[:200])
         message_id = None
         for i, part in enumerate(parts):
             params = message_params(part, reply.buttons if i == len(parts) - 1 else None)
-            try:
-                result = await self.bot.do_api_request(
-                    "sendMessage", api_kwargs={"chat_id": chat_id, **params}
-                )
-            except TelegramError as exc:
-                return self._failed(exc)
-            if isinstance(result, dict):
+            tries = 0
+            while True:
+                try:
+                    result = await self.bot.do_api_request(
+                        "sendMessage", api_kwargs={"chat_id": chat_id, **params}
+                    )
+                    break
+                except TelegramError as exc:
+                    failed = self._failed(exc)
+                if i == 0:
+                    return failed
+                if failed.outcome is Outcome.RETRY and tries < PART_RETRIES:
+                    tries += 1
+                    await asyncio.sleep(min(max(failed.retry_after, 0.0), PART_RETRY_CAP))
+                    continue
+                if failed.outcome in (Outcome.RETRY, Outcome.FAILED):
+                    detail = f"partial: {i} of {len(parts)} parts sent; {failed.detail or ''}"
+                    return SendResult(Outcome.FAILED, detail=detail.strip()[:200])
+                return failed
+            if isinstance(result, dict) and message_id is None:
                 message_id = result.get("message_id")
         self.strikes = 0
         return SendResult(Outcome.SENT, message_id=message_id)
@@ -132,10 +160,12 @@ class BotSender:
 def make_bot(settings):
     """A PTB bot for sending outside the running ``Application`` (CLI ticks, reports): the same
     base URL and flood limit as the bot."""
-    from telegram.ext import AIORateLimiter, ExtBot
+    from telegram.ext import ExtBot
+
+    from handlers.floodcontrol import ChatFloodLimiter
 
     limiter = (
-        AIORateLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
+        ChatFloodLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
         if settings.flood_limit > 0
         else None
     )

@@ -6,11 +6,14 @@ api.telegram.org: JSON ``{"ok": true, "result": …}`` or ``{"ok": false, "error
 complex values JSON-encoded) or in the query string.
 
 Implemented: getMe, getUpdates (offset, limit, long polling with ``timeout``), sendMessage,
-sendPhoto and sendDocument (multipart uploads), editMessageText, answerCallbackQuery, setMyCommands,
-getMyCommands, deleteMyCommands, deleteWebhook, setWebhook,
-getWebhookInfo, close, logOut. Messages are checked as Telegram checks them: HTML parse mode
-with the allowed tags only, balanced; 1-4096 characters of text after parsing; ``callback_data``
-of 1-64 bytes; a known chat for edits; "message is not modified".
+sendPhoto and sendDocument (multipart uploads), editMessageText, answerCallbackQuery, setMyCommands, getMyCommands,
+deleteMyCommands, deleteWebhook, setWebhook,
+getWebhookInfo, close, logOut. Messages are checked as Telegram checks them: HTML parse mode read
+by the rules of tdlib's parser (``parse_entities``: the supported tags only, properly nested,
+attributes, character entities resolved as Telegram resolves them); 1-4096 characters of text
+after parsing, counted in UTF-16 code units (1,024 for a caption); ``callback_data`` of 1-64
+bytes; a known chat for edits; "message is not modified". A sent message is stored with its
+plain ``text`` and ``entities``, as Telegram returns it.
 
 Flood control and faults, for the newsletter outbox (off unless asked for): ``rate_limit`` sends
 per second over any sliding one-second window and ``per_chat_interval`` seconds between two sends
@@ -31,7 +34,12 @@ matching requests (all of them, or the next ``count``) meet one of ``NET_FAULTS`
   (right after its head when the fault names no chat, else before handling it);
 * ``reset_after``: handle the request (a message is delivered), then reset without answering;
 * ``hang``: hold the request ``fault_delay`` seconds (past the client's timeout) without handling
-  it, then close; ``hang_after``: handle it, then hold and close.
+  it, then close; ``hang_after``: handle it, then hold and close;
+* ``flood``: HTTP 429 with ``parameters.retry_after`` (``retry_after`` seconds), as Telegram's
+  flood control answers, without handling the request;
+* ``refuse``: HTTP 400 with ``description`` (a request Telegram refuses).
+
+``params={…}`` narrows a fault to requests with those parameter values (``language_code``).
 
 ``error`` and ``proxy`` answer before handling, or after it with ``deliver=True`` (a proxy that
 timed out while the Bot API went on). ``injected`` counts the faults met per kind; ``heal()``
@@ -57,14 +65,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.parser import BytesParser
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-    "tg-spoiler", "span", "blockquote", "tg-emoji",
-}  # fmt: skip
 
 
 class ApiError(Exception):
@@ -85,7 +87,7 @@ class _ResetConnection(Exception):
 
 SEND_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 FAULTS = ("blocked", "gone", "timeout", "drop")
-NET_FAULTS = ("error", "proxy", "reset", "reset_after", "hang", "hang_after")
+NET_FAULTS = ("error", "proxy", "reset", "reset_after", "hang", "hang_after", "flood", "refuse")
 STATUS_TEXT = {
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -105,10 +107,16 @@ class Fault:
     method: str | None = None
     count: int | None = None
     deliver: bool = False
+    retry_after: int = 1
+    description: str = "Bad Request"
+    params: dict | None = None
 
     def matches(self, api_method: str, params: dict | None) -> bool:
         if self.method is not None and self.method != api_method:
             return False
+        if self.params is not None:
+            if params is None or any(str(params.get(k)) != str(v) for k, v in self.params.items()):
+                return False
         if self.chat_id is None:
             return True
         if params is None:
@@ -119,43 +127,174 @@ class Fault:
             return False
 
 
-class _HtmlCheck(HTMLParser):
-    """Telegram's HTML parse mode: allowed tags only, properly nested; returns the plain text."""
+ENTITY_TYPES = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
+    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "a": "text_link",
+    "code": "code", "pre": "pre", "tg-spoiler": "spoiler", "span": "spoiler",
+    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+}  # fmt: skip
+_SPACE = " \t\r\n\f\v"
+_PLAIN_RUN = re.compile(r"[^<&]*")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[str] = []
-        self.text: list[str] = []
-        self.error: str | None = None
 
-    def handle_starttag(self, tag, attrs):
-        if tag not in ALLOWED_TAGS:
-            self.error = f'Unsupported start tag "{tag}"'
-        self.stack.append(tag)
+def _bad(description: str) -> ApiError:
+    return ApiError(400, f"Bad Request: can't parse entities: {description}")
 
-    def handle_endtag(self, tag):
-        if not self.stack or self.stack[-1] != tag:
-            self.error = f'Can\'t find end tag corresponding to start tag "{tag}"'
+
+def _decode_entity(text: str, pos: int) -> tuple[int, int]:
+    """tdlib's ``decode_html_entity``: (code point, position after it), or (0, pos) when the '&'
+    at ``pos`` starts no entity Telegram knows (it is then an ordinary character)."""
+    end, res = pos + 1, 0
+    if text.startswith("#", end):
+        end += 1
+        base, digits = (16, "0123456789abcdefABCDEF") if text.startswith("x", end) else (10, "0123456789")
+        if base == 16:
+            end += 1
+        while end < len(text) and text[end] in digits:
+            res = res * base + int(text[end], 16)
+            end += 1
+            if res >= 0x10FFFF:
+                return 0, pos
+        if res == 0 or 0xD800 <= res <= 0xDFFF:
+            return 0, pos
+    else:
+        start = end
+        while end < len(text) and text[end].isascii() and text[end].isalpha():
+            end += 1
+        res = {"lt": 60, "gt": 62, "amp": 38, "quot": 34}.get(text[start:end], 0)
+        if not res:
+            return 0, pos
+    return res, end + 1 if text.startswith(";", end) else end
+
+
+def parse_entities(text: str) -> tuple[str, list[dict]]:
+    """Telegram's HTML parse mode, after tdlib's ``parse_html``: the plain text and its entities
+    (offsets and lengths in UTF-16 code units), or ``ApiError`` 400 "can't parse entities".
+
+    Only the supported tags, properly nested; attributes as ``name="value"``, ``name='value'`` or
+    ``name=token``; an ``<a>`` needs no valid URL (Telegram drops the link, not the message);
+    character entities ``&lt; &gt; &amp; &quot;`` and numeric ones, the ``;`` optional; any other
+    ``&`` is an ordinary character, any other ``<`` an error."""
+    out: list[str] = []
+    offset = 0  # UTF-16 units of ``out``
+    stack: list[tuple[str, str, int]] = []  # tag, argument, offset
+    entities: list[dict] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "&":
+            code, after = _decode_entity(text, i)
+            if code:
+                out.append(chr(code))
+                offset += 2 if code > 0xFFFF else 1
+                i = after
+                continue
+        if c != "<":
+            run = _PLAIN_RUN.match(text, i + 1)
+            end = run.end() if run else i + 1
+            out.append(text[i:end])
+            offset += utf16_len(text[i:end])
+            i = end
+            continue
+        begin = i
+        i += 1
+        if i < n and text[i] != "/":
+            while i < n and text[i] not in _SPACE and text[i] != ">":
+                i += 1
+            if i >= n:
+                raise _bad(f"unclosed start tag at byte offset {begin}")
+            tag = text[begin + 1 : i].lower()
+            if tag not in ENTITY_TYPES:
+                raise _bad(f'unsupported start tag "{tag}" at byte offset {begin}')
+            argument = ""
+            while i < n and text[i] != ">":
+                while i < n and text[i] in _SPACE:
+                    i += 1
+                if i < n and text[i] == ">":
+                    break
+                name_start = i
+                while i < n and text[i] not in _SPACE and text[i] != "=":
+                    i += 1
+                name = text[name_start:i]
+                if not name:
+                    raise _bad(f'empty attribute name in the tag "{tag}" at byte offset {begin}')
+                while i < n and text[i] in _SPACE:
+                    i += 1
+                if tag == "blockquote" and name == "expandable" and (i >= n or text[i] != "="):
+                    continue
+                if i >= n or text[i] != "=":
+                    raise _bad(f'expected equal sign in declaration of an attribute of the tag "{tag}"')
+                i += 1
+                while i < n and text[i] in _SPACE:
+                    i += 1
+                if i >= n:
+                    raise _bad(f"unclosed start tag at byte offset {begin}")
+                if text[i] not in "'\"":
+                    value_start = i
+                    while i < n and (text[i].isascii() and text[i].isalnum() or text[i] in ".-"):
+                        i += 1
+                    value = text[value_start:i].lower()
+                    if i < n and text[i] not in _SPACE and text[i] != ">":
+                        raise _bad(f"unexpected end of name token at byte offset {i}")
+                else:
+                    quote = text[i]
+                    i += 1
+                    chars = []
+                    while i < n and text[i] != quote:
+                        if text[i] == "&":
+                            code, after = _decode_entity(text, i)
+                            if code:
+                                chars.append(chr(code))
+                                i = after
+                                continue
+                        chars.append(text[i])
+                        i += 1
+                    if i < n:
+                        i += 1
+                    value = "".join(chars)
+                if i >= n:
+                    raise _bad(f"unclosed start tag at byte offset {begin}")
+                if tag == "a" and name == "href":
+                    argument = value
+                elif tag == "span" and name == "class" and value.startswith("tg-"):
+                    argument = value[3:]
+                elif tag == "tg-emoji" and name == "emoji-id":
+                    argument = value
+            if tag == "span" and argument != "spoiler":
+                raise _bad(f'tag "span" must have class "tg-spoiler" at byte offset {begin}')
+            stack.append((tag, argument, offset))
+            i += 1
         else:
-            self.stack.pop()
-
-    def handle_data(self, data):
-        self.text.append(data)
+            if not stack:
+                raise _bad(f"unexpected end tag at byte offset {begin}")
+            i += 1
+            while i < n and text[i] not in _SPACE and text[i] != ">":
+                i += 1
+            end_name = text[begin + 2 : i].lower()
+            while i < n and text[i] in _SPACE:
+                i += 1
+            if i >= n or text[i] != ">":
+                raise _bad(f"unclosed end tag at byte offset {begin}")
+            tag, argument, start = stack.pop()
+            if end_name and end_name != tag:
+                raise _bad(
+                    f'unmatched end tag at byte offset {begin}, expected "</{tag}>", found "</{end_name}>"'
+                )
+            i += 1
+            if offset > start:
+                entity = {"type": ENTITY_TYPES[tag], "offset": start, "length": offset - start}
+                if tag == "a":
+                    entity["url"] = argument
+                entities.append(entity)
+    if stack:
+        raise _bad(f'can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
 
 
 def parse_html(text: str) -> str:
     """Check ``text`` as Telegram's HTML parse mode does; return the plain text."""
-    if "<" in _TAGS.sub("", text):
-        raise ApiError(400, 'Bad Request: can\'t parse entities: unexpected "<"')
-    checker = _HtmlCheck()
-    checker.feed(text)
-    checker.close()
-    if checker.error or checker.stack:
-        raise ApiError(400, f"Bad Request: can't parse entities: {checker.error or 'unclosed tag'}")
-    return "".join(checker.text)
-
-
-_TAGS = re.compile(r"</?[a-zA-Z][\w-]*(\s[^<>]*)?>")
+    return parse_entities(text)[0]
 
 
 def utf16_len(text: str) -> int:
@@ -366,13 +505,16 @@ class FakeBotApi:
         method: str | None = None,
         count: int | None = None,
         deliver: bool = False,
+        retry_after: int = 1,
+        description: str = "Bad Request",
+        params: dict | None = None,
     ) -> Fault:
         """Make matching requests meet ``kind`` (one of NET_FAULTS); see the module docstring."""
         if kind not in NET_FAULTS:
             raise ValueError(f"kind must be one of {NET_FAULTS}")
         if kind in ("error", "proxy") and not 500 <= status <= 599:
             raise ValueError("status must be a 5xx")
-        fault = Fault(kind, status, chat_id, method, count, deliver)
+        fault = Fault(kind, status, chat_id, method, count, deliver, retry_after, description, params)
         with self._lock:
             self.net_faults.append(fault)
         return fault
@@ -485,7 +627,11 @@ class FakeBotApi:
                 if isinstance(payload, bytes):  # a proxy's HTML page
                     data, ctype = payload, "text/html"
                 else:
-                    data, ctype = json.dumps(payload, ensure_ascii=False).encode(), "application/json"
+                    try:
+                        data = json.dumps(payload, ensure_ascii=False).encode()
+                    except UnicodeEncodeError:  # a forged lone surrogate: sent as a \u escape
+                        data = json.dumps(payload).encode()
+                    ctype = "application/json"
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
                     f"Content-Type: {ctype}\r\nContent-Length: {len(data)}\r\n"
@@ -560,6 +706,16 @@ class FakeBotApi:
                 raise _DropConnection
             if net.kind in ("error", "proxy"):
                 return self._fault_answer(net)
+            if net.kind == "flood":
+                self.too_many += 1
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {net.retry_after}",
+                    "parameters": {"retry_after": net.retry_after},
+                }
+            if net.kind == "refuse":
+                return 400, {"ok": False, "error_code": 400, "description": net.description}
         try:
             fault = self._gate(params) if api_method in SEND_METHODS else None
             result = await handler(params)
@@ -654,15 +810,18 @@ class FakeBotApi:
                 except TimeoutError:
                     return self._updates[:limit]
 
-    def _check_text(self, p: dict) -> None:
+    def _check_text(self, p: dict) -> tuple[str, list[dict]]:
+        """The text and entities of a message, checked as Telegram does: 1-4096 UTF-16 code units
+        of text after parsing the entities."""
         text = p.get("text")
         if not isinstance(text, str) or not text:
             raise ApiError(400, "Bad Request: message text is empty")
-        plain = parse_html(text) if p.get("parse_mode") == "HTML" else text
+        plain, entities = parse_entities(text) if p.get("parse_mode") == "HTML" else (text, [])
         if not plain.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(plain) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
+        return plain, entities
 
     def _check_markup(self, p: dict) -> None:
         markup = p.get("reply_markup")
@@ -686,7 +845,7 @@ class FakeBotApi:
 
     async def _api_sendMessage(self, p: dict) -> dict:
         chat_id = self._chat_id(p)
-        self._check_text(p)
+        plain, entities = self._check_text(p)
         self._check_markup(p)
         message_id = next(self._message_ids)
         message = {
@@ -694,8 +853,10 @@ class FakeBotApi:
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "Ankommen", "username": self.username},
-            "text": parse_html(p["text"]) if p.get("parse_mode") == "HTML" else p["text"],
+            "text": plain,
         }
+        if entities:
+            message["entities"] = entities
         if p.get("reply_markup"):
             message["reply_markup"] = p["reply_markup"]
         self._messages[(chat_id, message_id)] = message
@@ -718,7 +879,7 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         caption = p.get("caption")
         if caption:
-            plain = parse_html(caption) if p.get("parse_mode") == "HTML" else caption
+            plain = parse_entities(caption)[0] if p.get("parse_mode") == "HTML" else caption
             if utf16_len(plain) > 1024:
                 raise ApiError(400, "Bad Request: message caption is too long")
         self._check_markup(p)
@@ -750,9 +911,8 @@ class FakeBotApi:
         message = self._messages.get(key)
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        self._check_text(p)
+        text, _entities = self._check_text(p)
         self._check_markup(p)
-        text = parse_html(p["text"]) if p.get("parse_mode") == "HTML" else p["text"]
         if text == message.get("text") and p.get("reply_markup") == message.get("reply_markup"):
             raise ApiError(
                 400,

@@ -234,3 +234,52 @@ def test_busy_timeout_is_a_setting():
     assert Settings.from_env({"ANKOMMEN_DB_BUSY_TIMEOUT": "0.5"}).db_busy_timeout == 0.5
     with pytest.raises(ValueError, match="ANKOMMEN_DB_BUSY_TIMEOUT"):
         Settings.from_env({"ANKOMMEN_DB_BUSY_TIMEOUT": "soon"})
+
+
+def test_an_outbox_run_that_lost_the_store_leaves_no_lease_renewed_for_ever(tmp_path, dialogue):
+    """Finding 7: the store went away mid-send, and the last outcomes could not be written. The
+    run ends (its error goes up), but its heartbeat stops with it, and the next run of the same
+    outbox, as the bot's next tick makes it, has a worker id of its own: the dead run's leases
+    expire, ``recover`` takes its rows, and the issue is finished, nothing sent twice."""
+    path = tmp_path / "ankommen.db"
+    engine = db.make_engine(f"sqlite:///{path}", busy_timeout=0.05)
+    db.upgrade(engine)
+    chats = seed_subscribers(engine, range(60_000, 60_040), ("de",))
+    issue = create_issue(engine, build_draft("1.24", "Hallo", NEWSLETTERS))
+    start_sending(engine, issue)
+    with FakeBotApi(fault_delay=3.0) as api:
+        api.fail(chats[0], "timeout")  # delivered, answered after 3 s: in flight when the store goes
+
+        async def main():
+            async with outbox_bot(api.token, api.base_url, timeout=10) as bot:
+                outbox = Outbox(engine, BotSender(bot), issue_renderer(dialogue), rate=20, lease=1.0)
+                blocker = None
+
+                async def outage():
+                    nonlocal blocker
+                    await asyncio.sleep(0.3)
+                    blocker = _lock(path)  # every write fails until it is released
+                    await asyncio.sleep(4.5)
+                    blocker.rollback()
+                    blocker.close()
+
+                down = asyncio.create_task(outage())
+                with pytest.raises(sa.exc.OperationalError):
+                    await outbox.run(issue_ids=[issue])
+                await down
+                left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                assert left == []  # heartbeat, flush and log loops all ended with the run
+                return await asyncio.wait_for(outbox.run(issue_ids=[issue], until_done=True), 20)
+
+        asyncio.run(main())
+        received = api.delivered()
+    with Session(engine) as s:
+        states = dict(
+            s.exec(select(Delivery.chat_id, Delivery.state).where(Delivery.issue_id == issue)).all()
+        )
+        from bot.models import NewsletterIssue
+
+        assert s.get(NewsletterIssue, issue).state == "sent"
+    assert set(states.values()) <= {"sent", "unknown"} and max(received.values()) == 1
+    assert all(received[c] == 1 for c, state in states.items() if state == "sent")
+    engine.dispose()

@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
-from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription
+from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription, utcnow
 from bot.services import open_core
 from bot.settings import Settings
 from handlers.newsletter import NewsletterService
@@ -137,3 +137,54 @@ def test_resident_subscribes_in_two_taps_and_a_coordinator_sends_an_issue(bot, a
     (_none, toast) = _press(api, pushed, "U:1.24", n=0)
     assert "abbestellt" in toast
     assert sum(1 for s in api.calls(chat_id=RESIDENT) if "Hallo <b>alle</b>" in s.text) == 1
+
+
+def _state(core, issue_id):
+    with Session(core.engine) as s:
+        return s.get(NewsletterIssue, issue_id).state
+
+
+def test_a_coordinators_buttons_act_only_on_issues_the_bot_showed_them(bot, api, core):
+    """Finding 11: forged ``W:s:<id>`` sent any draft (a CLI draft nobody previewed here), and
+    ``W:x:<id>`` cancelled an issue being sent. Now a button acts only on the draft this
+    coordinator previewed, or a held issue ``/newsletter`` listed to them."""
+    from bot import paths
+    from bot.newsletters import build_draft, create_issue, load_definitions
+
+    newsletters = load_definitions(paths.DATA_DIR)
+    cli = create_issue(core.engine, build_draft("1.32", "Ein Entwurf von der Kommandozeile", newsletters))
+    (choose,) = _say(api, COORDINATOR, "/newsletter")
+    for data in (f"W:s:{cli}", f"W:x:{cli}"):
+        (_none, toast) = _press(api, choose, data, n=0)
+        assert "abgelaufen" in toast
+    assert _state(core, cli) == "draft"
+
+    # The previewed draft: "Send now", then "Discard" on the same message: the send goes on.
+    _press(api, choose, "W:n:1.32")
+    *_, confirm = _say(api, COORDINATOR, "Neuigkeiten für alle", n=3)
+    issue_id = int(confirm.buttons[0][1].split(":")[2])
+    ([started], _) = _press(api, confirm, f"W:s:{issue_id}")
+    assert "wird gesendet" in started.text
+    (_none, toast) = _press(api, confirm, f"W:x:{issue_id}", n=0)
+    assert "abgelaufen" in toast and _state(core, issue_id) in ("sending", "sent")
+
+    # A held issue listed by /newsletter can be sent from the list, by the coordinator it was shown to.
+    with Session(core.engine) as s:
+        held = s.get(NewsletterIssue, cli)
+        held.state = "held"
+        held.scheduled_at = utcnow()
+        s.add(held)
+        s.commit()
+    _choose, listed = _say(api, COORDINATOR, "/newsletter", n=2)
+    assert (listed.buttons[0][1]) == f"W:s:{cli}"
+    ([started], _) = _press(api, listed, f"W:s:{cli}")
+    assert "wird gesendet" in started.text and _state(core, cli) in ("sending", "sent")
+
+
+def test_coordinator_buttons_are_refused_with_a_toast_elsewhere(bot, api, core):
+    """A ``W:`` press from someone who is not a coordinator, or in a chat that is not theirs:
+    a toast, no message, nothing changes."""
+    (picker,) = _say(api, STRANGER, "/start")
+    before = len(api.calls(chat_id=STRANGER))
+    (_none, toast) = _press(api, picker, "W:n:1.24", n=0)
+    assert "Nur Koordinator" in toast and len(api.calls(chat_id=STRANGER)) == before

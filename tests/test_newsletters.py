@@ -96,7 +96,8 @@ def test_markdown_subset_becomes_valid_telegram_html():
         ("# en\nonly English", "German text is required"),
         ("Hallo\n# xx\nfoo", "unknown language mark"),
         ("Hallo\n# en\na\n# en\nb", "appears twice"),
-        ("Hallo " * 1000, "characters after formatting"),
+        ("Hallo " * 3000, "needs 5 messages"),
+        ("[" + "Rathaus " * 600 + "](https://www.magdeburg.de/)", "cannot be split"),
     ],
 )
 def test_bad_drafts_are_refused_with_a_reason(body, reason):

@@ -138,3 +138,131 @@ def test_webhook_url_must_be_https(tmp_path, value):
         "run", env={"TELEGRAM_BOT_TOKEN": "1:x", "WEBHOOK_URL": value, "ANKOMMEN_STATE_DIR": str(tmp_path)}
     )
     assert r.returncode == 2 and "WEBHOOK_URL" in r.stderr
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        line = next(line for line in fh if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _head_only(port: int, secret: str, length: int) -> bytes:
+    """Send a webhook request's headers, announcing ``length`` bytes of body, and none of it;
+    what the server answers (b"" when it closes the connection) within 5 s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(
+            (
+                "POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {length}\r\n\r\n"
+            ).encode()
+        )
+        try:
+            return s.recv(200)
+        except ConnectionResetError:
+            return b""
+
+
+def _chunked_flood(port: int, secret: str, megabytes: int) -> None:
+    """A chunked body of ``megabytes``, sent until the server stops reading it."""
+    chunk = b"1" * 65536
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            (
+                "POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ).encode()
+        )
+        try:
+            for _ in range(megabytes * 16):
+                s.sendall(b"10000\r\n" + chunk + b"\r\n")
+        except OSError:
+            pass  # the server closed the connection: what the test wants
+
+
+def test_webhook_checks_the_secret_before_the_body_and_caps_the_body(tmp_path):
+    """Finding 19: PTB's server read every body whole (up to 100 MB) before the secret check."""
+    import threading
+
+    port = _free_port()
+    secret = "s3cret-Token_1"
+    with FakeBotApi() as api:
+        proc, log = _start(
+            api,
+            tmp_path,
+            WEBHOOK_URL="https://bot.example.org/telegram/hook",
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+            WEBHOOK_SECRET=secret,
+        )
+        try:
+            assert _wait(lambda: api.webhook_url), (tmp_path / "bot.log").read_text()
+            time.sleep(1.0)
+            before = _rss_mb(proc.pid)
+            # A wrong secret is refused at once, with no byte of the 90 MB body read …
+            assert _head_only(port, "wrong", 90 * 2**20).startswith(b"HTTP/1.1 403")
+            # … and with the right one, a body over 1 MiB is refused before it is read.
+            answer = _head_only(port, secret, 90 * 2**20)
+            assert answer == b"" or answer.startswith((b"HTTP/1.1 400", b"HTTP/1.1 413"))
+            floods = [threading.Thread(target=_chunked_flood, args=(port, secret, 60)) for _ in range(8)]
+            for t in floods:
+                t.start()
+            for t in floods:
+                t.join(60)
+            assert _rss_mb(proc.pid) - before < 40  # 8 x 60 MB sent, at most 1 MiB each read
+            # Telegram's updates still arrive.
+            update = {
+                "update_id": 9,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": 816, "type": "private"},
+                    "from": {"id": 816, "is_bot": False, "first_name": "T", "language_code": "de"},
+                    "text": "Sprachkurs",
+                },
+            }
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/telegram/hook",
+                data=json.dumps(update).encode(),
+                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+                method="POST",
+            )
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                assert resp.status == 200
+            assert api.wait_for(1, chat_id=816, timeout=20)
+        finally:
+            code = _stop(proc)
+            log.close()
+    assert code == 0
+    assert secret not in (tmp_path / "bot.log").read_text()
+
+
+def test_the_bot_serves_while_the_command_menu_is_refused_and_sets_it_later(tmp_path):
+    """Finding 6: one 400 on one ``setMyCommands`` call, or a 502 that does not go away, made
+    ``ankommen run`` exit 1 at start. The menu is cosmetic: the bot serves, retries it later."""
+    with FakeBotApi() as api:
+        api.inject(
+            "refuse",
+            method="setMyCommands",
+            params={"language_code": "uk"},
+            description="Bad Request: BOT_COMMAND_DESCRIPTION_INVALID",
+        )
+        api.inject("proxy", status=502, method="setMyCommands", params={"language_code": None})
+        proc, log = _start(api, tmp_path)
+        try:
+            assert _wait(lambda: "getUpdates" in api.methods_seen), (tmp_path / "bot.log").read_text()
+            api.message(4712, "Sprachkurs für meine Mutter")
+            (reply,) = api.wait_for(1, chat_id=4712, timeout=20)
+            assert reply.text and proc.poll() is None
+            assert _wait(lambda: "vi" in api.commands, timeout=20)  # the last language of a round
+            assert "uk" not in api.commands and "" not in api.commands and proc.poll() is None
+            api.heal()
+            assert _wait(lambda: {"", "uk"} <= set(api.commands), timeout=40), (
+                tmp_path / "bot.log"
+            ).read_text()
+            assert len(api.commands) == 11
+        finally:
+            code = _stop(proc)
+            log.close()
+    assert code == 0
+    text = (tmp_path / "bot.log").read_text()
+    assert "setMyCommands (uk) failed: BadRequest" in text and "Sprachkurs" not in text

@@ -16,6 +16,7 @@ import sys
 from datetime import datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 from telegram import Bot
 
@@ -114,6 +115,10 @@ def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path, case)
     assert out.returncode == 0, out.stderr
     anna_id = int(out.stdout.split("staff member ")[1].split(":")[0])
     assert cli(env, "staff", "assign", str(anna_id), "--measures", "4.14,4.3").returncode == 0
+    # The CLI stamps the assignment with the real time; the story happens on the test's clock
+    # (before, the test failed on any day after MONDAY: the assignment came after the prompt).
+    with core.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE assignment SET created_at = :t"), {"t": clock.now})
     out = cli(env, "staff", "invite", str(anna_id))
     assert out.returncode == 0, out.stderr
     link = out.stdout.strip()

@@ -4,16 +4,16 @@ Issue 12: questions answered by a referral are kept (scrubbed, without a user id
 topic, so editors see the demand; crisis messages are never stored, only counted; a
 translation made from an older German text is marked outdated.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -85,6 +85,10 @@ def build_application(
 
     async def post_init(app: Application) -> None:
         frontend.schedule_commands(app)  # in the background, retried: the menu is cosmetic
+        try:  # staff menus queued for removal (a removed or moved staff link); the tick retries
+            await frontend.reset_menus(app.bot)
+        except TelegramError as exc:
+            log.warning("removing queued staff menus failed: %s", type(exc).__name__)
 
     builder = builder.post_init(post_init)
     if post_shutdown is not None:

@@ -415,10 +415,6 @@ class TelegramFrontend:
             except TelegramError as exc:
                 log.warning("setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
                 failed.append(lang)
-        try:
-            await self.reset_menus(bot)  # the staff menus still queued for removal
-        except TelegramError as exc:
-            log.warning("removing queued staff menus failed: %s", type(exc).__name__)
         return failed
 
 

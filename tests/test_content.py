@@ -121,15 +121,39 @@ def test_required_offers_exist_and_point_at_their_measures(content):
     assert "AFIMA" in afima["name_de"]
 
 
+SOURCED = ("safety.yaml", "referrals.yaml")  # facts from outside the concept, each with its source
+
+
 def test_no_contact_detail_is_invented(content):
-    """The seed names no phone, e-mail, address, hours or URL, so every contact field is empty."""
+    """The seed names no phone, e-mail, address, hours or URL, so every contact field is empty;
+    the only facts from outside the concept are the sourced ones of ``SOURCED``."""
     for item in content.organisations + content.offers:
         for key in CONTACT_FIELDS:
             assert not (item.get("contact") or {}).get(key), (item["id"], key)
-    all_data = "\n".join(p.read_text(encoding="utf-8") for p in paths.DATA_DIR.rglob("*.yaml"))
+    files = [p for p in paths.DATA_DIR.rglob("*.yaml") if p.name not in SOURCED]
+    all_data = "\n".join(p.read_text(encoding="utf-8") for p in files)
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", all_data)
     assert not re.search(r"https?://|www\.", all_data)
     assert not re.search(r"(\+49|0049|\(0391\)|0391[ /-]?\d{3,})", all_data)
+    assert not re.search(r"\b(?:0800|116|110|112)[ \d]{0,12}\b", all_data)  # the emergency numbers stay in safety.yaml
+
+
+def test_facts_from_outside_the_concept_stand_only_where_their_source_stands():
+    """In the sourced files a URL is only ever a ``source``/note value, and every phone number
+    belongs to a contact that has a source and a check date."""
+    import yaml
+
+    for name in SOURCED:
+        raw = yaml.safe_load((paths.DATA_DIR / name).read_text(encoding="utf-8"))
+        for section in ("contacts", "authorities"):
+            for item in raw.get(section) or []:
+                assert str(item.get("source", "")).startswith(("https://", "http://")), (name, item["id"])
+                assert item.get("checked"), (name, item["id"])
+        texts = yaml.safe_dump(raw.get("card", {})) + yaml.safe_dump(raw.get("topics", []))
+        assert not re.search(r"https?://|www\.|@[\w-]+\.", texts), name
+    safety = yaml.safe_load((paths.DATA_DIR / "safety.yaml").read_text(encoding="utf-8"))
+    numbers = {n for c in safety["contacts"] for n in (c.get("numbers") or [c.get("number")])}
+    assert numbers == {"112", "110", "0800 111 0 111", "0800 111 0 222", "116 123", "116 016", "116 111"}
 
 
 def test_every_entry_has_plain_language_text_in_german_and_english(content):

@@ -40,7 +40,7 @@ from handlers.ordering import PerChatUpdateProcessor
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 from handlers.updates import ReadableUpdatesBot
-from handlers.webhook import serve_webhook
+from handlers.webhook import serve_webhook, stop_application
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +201,7 @@ async def poll_while_leading(app: Application, leadership: Leadership, *, check_
         if updater.running:
             await updater.stop()
         leadership.release()
-        if app.running:
-            await app.stop()
-            if app.post_stop:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+        await stop_application(app)
 
 
 async def _initialize(app: Application, stop: asyncio.Event) -> None:

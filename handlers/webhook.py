@@ -146,13 +146,19 @@ async def serve_webhook(
         server.stop()
         with contextlib.suppress(Exception):
             await server.close_all_connections()
-        if app.running:
-            await app.stop()
-            if app.post_stop:
-                await app.post_stop(app)
-        await app.shutdown()
-        if app.post_shutdown:
-            await app.post_shutdown(app)
+        await stop_application(app)
+
+
+async def stop_application(app: Application) -> None:
+    """Stop and shut down ``app`` with its hooks, as ``Application.run_*`` would (polling and
+    webhook alike)."""
+    if app.running:
+        await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
 
 
 async def _set_webhook(app: Application, url: str, secret: str, stop: asyncio.Event) -> None:

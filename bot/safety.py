@@ -39,6 +39,7 @@ NEGATIONS = frozenset(
 
 GAP = 2
 FIGURATIVE = frozenset({"threat_now", "suicide"})
+_ARTICLES = frozenset({"die", "der", "das", "den", "dem"})
 TYPO_MIN = 6
 SAFETY_FILE = "safety.yaml"
 CUES_FILE = "safety_cues.yaml"  # the looser layer: words of several groups close together
@@ -266,12 +267,13 @@ class Safety:
         for phrases in (raw.get("calm") or {}).values():
             calm += [_Pattern(_fold_pattern(p), None) for p in phrases or ()]
         rules = []
-        for topic, per_lang in ((cues or {}).get("cues") or {}).items():
-            for lang_rules in (per_lang or {}).values():
-                for rule in lang_rules or ():
-                    groups = tuple(_fold_group(g) for g in rule)
-                    if len(groups) >= 2 and all(groups):
-                        rules.append(_Cue(topic, groups))
+        for section in ("cues", "more_cues"):
+            for topic, per_lang in ((cues or {}).get(section) or {}).items():
+                for lang_rules in (per_lang or {}).values():
+                    for rule in lang_rules or ():
+                        groups = tuple(_fold_group(g) for g in rule)
+                        if len(groups) >= 2 and all(groups):
+                            rules.append(_Cue(topic, groups))
         cue_matcher = _CueMatcher(rules, int((cues or {}).get("window") or 8)) if rules else None
         return cls(
             contacts, topics, dict(raw.get("card") or {}), _Matcher(crisis), _Matcher(calm), cue_matcher
@@ -288,6 +290,11 @@ class Safety:
             for _p, i, j in self._calm.find(toks):
                 for k in range(i, j + 1):
                     toks[k] = "\0"
+        # A German article before an office ("I want to go to die Ausländerbehörde") is no "die".
+        toks = [
+            "\0" if t in _ARTICLES and k + 1 < len(toks) and toks[k + 1] in self.hyperbole else t
+            for k, t in enumerate(toks)
+        ]
         found = [
             p.topic
             for p, i, _j in self._crisis.find(toks)

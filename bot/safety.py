@@ -84,8 +84,11 @@ class _Pattern:
 
 
 def _optional(words: tuple[str, ...]) -> frozenset[int]:
+    """Stop words may be left out when at least two content words remain ("муж бьет [меня]");
+    "ich kann nicht mehr" keeps every word: without "mehr" it is "ich kann nicht schlafen"."""
     skippable = {i for i, w in enumerate(words) if i > 0 and w in ALL_STOPWORDS and w not in NEGATIONS}
-    return frozenset(skippable) if len(words) - len(skippable) >= 2 else frozenset()
+    content = [w for w in words if w not in ALL_STOPWORDS and w not in NEGATIONS]
+    return frozenset(skippable) if len(content) >= 2 else frozenset()
 
 
 def _fold_pattern(raw: str) -> tuple[str, ...]:
@@ -103,8 +106,9 @@ def _fold_pattern(raw: str) -> tuple[str, ...]:
 class _Matcher:
     """Finds which patterns occur in a token list."""
 
-    def __init__(self, patterns: list[_Pattern]):
+    def __init__(self, patterns: list[_Pattern], *, typos: bool = True):
         self.patterns = [p for p in patterns if p.words]
+        self.typos = typos
         self.exact: set[str] = set()
         self.prefixes: set[str] = set()
         for p in self.patterns:
@@ -127,7 +131,7 @@ class _Matcher:
         for k in range(2, len(tok) + 1):
             if tok[:k] in self.prefixes:
                 found.add(tok[:k] + "*")
-        if len(tok) >= TYPO_MIN:
+        if self.typos and len(tok) >= TYPO_MIN:
             for w in self.long_words:
                 if (
                     abs(len(w) - len(tok)) <= 1
@@ -181,7 +185,9 @@ class _CueMatcher:
         self.cues = cues
         self.window = window
         words = sorted({w for c in cues for g in c.groups for w in g})
-        self._vocab = _Matcher([_Pattern((w,), None) for w in words])
+        # Exact words and prefixes only: cue words are short and many, so a typo of one is too
+        # often another language's word ("brauch" / Polish "brzuch").
+        self._vocab = _Matcher([_Pattern((w,), None) for w in words], typos=False)
 
     def find(self, toks: list[str]) -> list[_Cue]:
         sets = [self._vocab._words_for(t) for t in toks]
@@ -267,7 +273,7 @@ class Safety:
         for phrases in (raw.get("calm") or {}).values():
             calm += [_Pattern(_fold_pattern(p), None) for p in phrases or ()]
         rules = []
-        for section in ("cues", "more_cues"):
+        for section in ("cues", "more_cues", "more_cues_all"):
             for topic, per_lang in ((cues or {}).get(section) or {}).items():
                 for lang_rules in (per_lang or {}).values():
                     for rule in lang_rules or ():

@@ -146,16 +146,19 @@ def _rss_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
+def _hook_headers(secret: str, body_header: str) -> bytes:
+    """A webhook POST's request line and headers, with ``body_header`` announcing the body."""
+    return (
+        "POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+        f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n{body_header}\r\n\r\n"
+    ).encode()
+
+
 def _head_only(port: int, secret: str, length: int) -> bytes:
     """Send a webhook request's headers, announcing ``length`` bytes of body, and none of it;
     what the server answers (b"" when it closes the connection) within 5 s."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(
-            (
-                "POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
-                f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nContent-Length: {length}\r\n\r\n"
-            ).encode()
-        )
+        s.sendall(_hook_headers(secret, f"Content-Length: {length}"))
         try:
             return s.recv(200)
         except ConnectionResetError:
@@ -166,12 +169,7 @@ def _chunked_flood(port: int, secret: str, megabytes: int) -> None:
     """A chunked body of ``megabytes``, sent until the server stops reading it."""
     chunk = b"1" * 65536
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(
-            (
-                "POST /telegram/hook HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
-                f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\nTransfer-Encoding: chunked\r\n\r\n"
-            ).encode()
-        )
+        s.sendall(_hook_headers(secret, "Transfer-Encoding: chunked"))
         try:
             for _ in range(megabytes * 16):
                 s.sendall(b"10000\r\n" + chunk + b"\r\n")

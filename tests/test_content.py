@@ -135,7 +135,9 @@ def test_no_contact_detail_is_invented(content):
     assert not re.search(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", all_data)
     assert not re.search(r"https?://|www\.", all_data)
     assert not re.search(r"(\+49|0049|\(0391\)|0391[ /-]?\d{3,})", all_data)
-    assert not re.search(r"\b(?:0800|116|110|112)[ \d]{0,12}\b", all_data)  # the emergency numbers stay in safety.yaml
+    assert not re.search(
+        r"\b(?:0800|116|110|112)[ \d]{0,12}\b", all_data
+    )  # the emergency numbers stay in safety.yaml
 
 
 def test_facts_from_outside_the_concept_stand_only_where_their_source_stands():

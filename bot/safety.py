@@ -273,7 +273,7 @@ class Safety:
         for phrases in (raw.get("calm") or {}).values():
             calm += [_Pattern(_fold_pattern(p), None) for p in phrases or ()]
         rules = []
-        for section in ("cues", "more_cues", "more_cues_all"):
+        for section in ("cues", "more_cues", "more_cues_all", "more_cues_all_2"):
             for topic, per_lang in ((cues or {}).get(section) or {}).items():
                 for lang_rules in (per_lang or {}).values():
                     for rule in lang_rules or ():

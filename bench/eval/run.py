@@ -12,7 +12,7 @@ Kinds and what counts as right:
 * calm (ordinary questions with crisis-like words): no safety card; ``expect_measure``, where
   given, first (reported apart, as "calm_measure").
 
-The development sets are bench/eval/dev.yaml and bench/eval/dev_crisis.yaml (tuned on);
+The development sets are bench/eval/dev.yaml, dev_crisis.yaml and dev_crisis2.yaml (tuned on);
 bench/eval/holdout.yaml is never tuned on: its figures are reported separately.
 """
 
@@ -129,7 +129,7 @@ def main() -> int:
     for name in ("dev", "holdout") if args.set == "all" else (args.set,):
         items = load(f"eval/{name}.yaml")
         if name == "dev":
-            items += load("eval/dev_crisis.yaml")  # the second development set, for the crisis detector
+            items += load("eval/dev_crisis.yaml") + load("eval/dev_crisis2.yaml")  # for the crisis detector
         for f in INSCOPE[name]:
             items += load(f)
         report[name] = evaluate(cat, items, args.details)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.safety import _as_date
+from bot.safety import as_date
 
 REFERRALS_FILE = "referrals.yaml"
 GLOSSARY_FILE = "glossary.yaml"
@@ -88,7 +88,7 @@ class Referrals:
                 a.get("name_de", ""),
                 dict(a.get("names") or {}),
                 a.get("source") or "",
-                _as_date(a.get("checked")),
+                as_date(a.get("checked")),
                 a.get("checked_how") or "",
             )
         for t in raw.get("topics") or []:

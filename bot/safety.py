@@ -258,7 +258,7 @@ class Safety:
                 always_open=bool(c.get("always_open")),
                 interpreters=bool(c.get("interpreters")),
                 source=c.get("source") or "",
-                checked=_as_date(c.get("checked")),
+                checked=as_date(c.get("checked")),
                 checked_how=c.get("checked_how") or "",
                 purpose=dict(c.get("for") or {}),
             )
@@ -328,7 +328,7 @@ class Safety:
         return min((c.checked for c in contacts if c.checked), default=None)
 
 
-def _as_date(value) -> date | None:
+def as_date(value) -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:

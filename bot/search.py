@@ -197,10 +197,6 @@ class SearchIndex:
         unique = [t for t in toks if not (t in seen or seen.add(t))]
         return unique[:MAX_QUERY_TOKENS]
 
-    def scores(self, text: str, lang: str | None = None) -> dict[int, float]:
-        """Per document: the sum of its best match per query token, scaled by coverage."""
-        return self.explain(text, lang)[0]
-
     def explain(self, text: str, lang: str | None = None) -> tuple[dict[int, float], dict[int, float]]:
         """Per document, its score and how much of the question it explains.
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from bot import db, paths
 from bot.answer import answer, as_json
+from bot.cards import STAGES
 from bot.catalog import Catalog
 from bot.content import load_content
 from bot.content_checks import added_facts, fingerprint, outdated, sourced_facts
@@ -146,7 +147,7 @@ def test_every_stage_cites_the_concept_and_the_card_shows_it(catalog, translatio
     raw = yaml.safe_load((paths.DATA_DIR / "concept" / "stages.yaml").read_text(encoding="utf-8"))["stages"]
     for number, entry in raw.items():
         m = catalog.measures[number]
-        assert entry["stage"] in ("planned", "review", "continuing", "internal")
+        assert entry["stage"] in STAGES
         assert entry["because"] in m.text_de, number
     d = Dialogue(catalog, translations, MemoryPreferences(), default_language="en")
     de = translations.get("en").gettext

@@ -89,16 +89,7 @@ def test_webhook_checks_the_secret_on_every_request(tmp_path):
             assert api.webhook_url == "https://bot.example.org/telegram/hook"
             (set_hook,) = [s for s in api.sent if s.method == "setWebhook"]
             assert set_hook.params["secret_token"] == "s3cret-Token_1"  # Telegram sends it back
-            update = {
-                "update_id": 1,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": 815, "type": "private"},
-                    "from": {"id": 815, "is_bot": False, "first_name": "T", "language_code": "de"},
-                    "text": "Sprachkurs",
-                },
-            }
+            update = _text_update(1, 815, "Sprachkurs")
 
             def post(secret: str | None) -> int:
                 headers = {"Content-Type": "application/json"}
@@ -144,6 +135,20 @@ def _rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as fh:
         line = next(line for line in fh if line.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
+
+
+def _text_update(update_id: int, chat_id: int, text: str) -> dict:
+    """A private text message as Telegram posts it to a webhook."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "T", "language_code": "de"},
+            "text": text,
+        },
+    }
 
 
 def _hook_headers(secret: str, body_header: str) -> bytes:
@@ -208,16 +213,7 @@ def test_webhook_checks_the_secret_before_the_body_and_caps_the_body(tmp_path):
                 t.join(60)
             assert _rss_mb(proc.pid) - before < 40  # 8 x 60 MB sent, at most 1 MiB each read
             # Telegram's updates still arrive.
-            update = {
-                "update_id": 9,
-                "message": {
-                    "message_id": 1,
-                    "date": int(time.time()),
-                    "chat": {"id": 816, "type": "private"},
-                    "from": {"id": 816, "is_bot": False, "first_name": "T", "language_code": "de"},
-                    "text": "Sprachkurs",
-                },
-            }
+            update = _text_update(9, 816, "Sprachkurs")
             req = urllib.request.Request(
                 f"http://127.0.0.1:{port}/telegram/hook",
                 data=json.dumps(update).encode(),

@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from bot import db, paths  # noqa: E402
-from bot.catalog import Catalog  # noqa: E402
-from bot.content import load_content  # noqa: E402
-from bot.importer import import_content  # noqa: E402
-from bot.search import W_KEYWORD, W_SUMMARY, W_TITLE, SearchDoc, SearchIndex  # noqa: E402
+from bot.content.catalog import Catalog  # noqa: E402
+from bot.content.importer import import_content  # noqa: E402
+from bot.content.load import load_content  # noqa: E402
+from bot.search.index import W_KEYWORD, W_SUMMARY, W_TITLE, SearchDoc, SearchIndex  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from bot.residents import StorePreferences  # noqa: E402
-from bot.services import open_core  # noqa: E402
+from bot.cli.wiring import open_core  # noqa: E402
+from bot.residents.store import StorePreferences  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
 

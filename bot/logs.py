@@ -5,7 +5,7 @@ parameters (a resident's question, a staff note) to its message, PostgreSQL's ``
 the failing row, and plain Python errors quote their input (``invalid literal for int() …``).
 So no log line ever holds an exception's message:
 
-* the store's engine hides bound parameters (``bot.db.make_engine``: ``hide_parameters=True``);
+* the store's engine hides bound parameters (``bot.store.db.make_engine``: ``hide_parameters=True``);
 * ``PrivateFormatter`` renders tracebacks with the type and location of every exception in the
   chain (file, line, function) and the database's error code where there is one (SQLSTATE,
   SQLite's error name), but without the message;

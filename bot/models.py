@@ -146,7 +146,7 @@ class Translation(SQLModel, table=True):
     access: str | None = None
     keywords: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
     machine: bool = True
-    # Made from an older German text than today's (``bot.content_checks``): the card says so.
+    # Made from an older German text than today's (``bot.content.checks``): the card says so.
     outdated: bool = False
 
 
@@ -193,7 +193,7 @@ class NewsletterIssue(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per (issue, chat), unique. See ``bot/outbox.py`` for the states."""
+    """The outbox: one row per (issue, chat), unique. See ``bot/newsletters/outbox.py`` for the states."""
 
     __table_args__ = (
         sa.UniqueConstraint("issue_id", "chat_id"),
@@ -323,7 +323,7 @@ STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuou
 
 
 class Gap(SQLModel, table=True):
-    """A question with no confident match, for editors. No user id; scrubbed (``bot.scrub``)."""
+    """A question with no confident match, for editors. No user id; scrubbed (``bot.residents.scrub``)."""
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(index=True))

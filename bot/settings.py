@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import paths
 from bot.languages import SUPPORTED_LANGUAGES
-from bot.schedule import parse_cadence
+from bot.staff.schedule import parse_cadence
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 

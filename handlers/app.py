@@ -3,7 +3,7 @@
 ``run_bot`` is called by ``ankommen run`` (the CLI is the composition root) when
 ``TELEGRAM_BOT_TOKEN`` is set:
 
-* long polling by default, by the one instance that holds the polling lock (``bot.locks``):
+* long polling by default, by the one instance that holds the polling lock (``bot.store.locks``):
   other instances on the same store stand by and take over when it stops;
 * webhook mode when ``WEBHOOK_URL`` is set: our webhook server (``handlers/webhook.py``) listens on
   ``WEBHOOK_LISTEN:WEBHOOK_PORT`` at the URL's path, checks Telegram's
@@ -32,7 +32,7 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.locks import Leadership
+from bot.store.locks import Leadership
 from handlers.floodcontrol import ChatFloodLimiter
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
@@ -120,7 +120,7 @@ def _status_tick(loop, clock, frontend=None):
 
 def report_files(core) -> tuple[bytes, bytes]:
     """The HTML report (chart embedded) and the chart alone, for /report."""
-    from bot import report
+    from bot.staff import report
 
     data = report.for_core(core, now=core.clock())
     png = report.chart_png(data, core.translations)
@@ -163,7 +163,7 @@ async def poll_while_leading(app: Application, leadership: Leadership, *, check_
     """Serve ``app`` until SIGINT/SIGTERM, long-polling only while this instance holds the lock.
 
     Every instance runs its JobQueue (status prompts, newsletters: their rows are claimed, so
-    instances share them); only the holder of ``bot.locks.Leadership`` polls. A standby tries
+    instances share them); only the holder of ``bot.store.locks.Leadership`` polls. A standby tries
     the lock every ``check_seconds`` and starts polling when the holder is gone; a holder that
     lost its lock (its store connection dropped) stops polling and stands by. The sequence of
     PTB calls is ``Application.run_polling``'s, with the updater started and stopped as the lock
@@ -229,7 +229,7 @@ def derived_webhook_secret(token: str) -> str:
 
 
 def run_bot(core, settings) -> int:
-    """Serve Telegram until a stop signal. ``core`` is a ``bot.services.Core``."""
+    """Serve Telegram until a stop signal. ``core`` is a ``bot.cli.wiring.Core``."""
     app = assemble(core, settings)
     if settings.webhook_url:
         secret = settings.webhook_secret or derived_webhook_secret(settings.telegram_bot_token)

@@ -1,6 +1,6 @@
 """The Telegram layer: python-telegram-bot 22 around the core dialogue.
 
-Everything a resident reads comes from ``bot.dialogue``; this module only maps updates to dialogue
+Everything a resident reads comes from ``bot.residents.dialogue``; this module only maps updates to dialogue
 calls and replies to Bot API calls:
 
 * private chats: text is a question or a command; a button press is handled by the dialogue and
@@ -44,13 +44,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import backoff
-from bot.dialogue import Button, Dialogue, Reply, esc
-from bot.markup import plain_text, split_html
-from bot.outbound import Attachment
-from bot.ratelimit import RateLimiter, Verdict
-from bot.staff import looks_like_code
-from bot.staffdesk import STAFF_COMMANDS, StaffDesk
+from bot.chat.markup import plain_text, split_html
+from bot.chat.outbound import Attachment
+from bot.chat.ratelimit import RateLimiter, Verdict
+from bot.residents.dialogue import Button, Dialogue, Reply, esc
+from bot.staff.desk import STAFF_COMMANDS, StaffDesk
+from bot.staff.directory import looks_like_code
+from bot.store import backoff
 from handlers.request import Fault, fault_of
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 and the JobQueue tick that starts due issues and delivers.
 
 The running ``Application`` has PTB's ``AIORateLimiter``, which retries 429s by itself. The outbox
-must own its rate and its 429 handling (``bot/outbox.py``), so it sends through a separate plain
+must own its rate and its 429 handling (``bot/newsletters/outbox.py``), so it sends through a separate plain
 ``Bot`` without a rate limiter, with a connection pool as large as its concurrency (a request
 never waits for a connection, so a pool timeout never turns a message into an unknown one). Its
 requests are classified by ``handlers/request.py`` but not retried there (``attempts=1``): a
@@ -27,10 +27,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.markup import plain_text
-from bot.newsletter_desk import NewsletterDesk
-from bot.newsletters import promote_due
-from bot.outbox import Outbox, OutboxStore, issue_renderer
+from bot.chat.markup import plain_text
+from bot.newsletters.desk import NewsletterDesk
+from bot.newsletters.issues import promote_due
+from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
 from handlers.frontend import TelegramFrontend
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender

@@ -11,7 +11,7 @@ Telegram?**
   before handling it), and any 5xx answered by the Bot API itself with its JSON error
   (``{"ok": false, "error_code": 5xx}``: Telegram says the call failed). Any request may be
   retried: ``attempts`` times in all, with capped exponential backoff and jitter
-  (``bot/backoff.py``: ``base_delay`` doubling up to ``max_delay``).
+  (``bot/store/backoff.py``: ``base_delay`` doubling up to ``max_delay``).
 * **Maybe delivered** (``Fault.MAYBE_SENT``): a read timeout (the request was written, the answer
   did not come in time), a connection reset or closed after the request was written
   (``ReadError``, ``RemoteProtocolError``: the client cannot tell whether the server read it), a
@@ -47,7 +47,7 @@ from enum import StrEnum
 from telegram.error import NetworkError, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from bot import backoff
+from bot.store import backoff
 
 log = logging.getLogger(__name__)
 

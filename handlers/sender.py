@@ -1,4 +1,4 @@
-"""``bot.outbound.Sender`` on python-telegram-bot: what the core sends on its own.
+"""``bot.chat.outbound.Sender`` on python-telegram-bot: what the core sends on its own.
 
 Every Bot API error is mapped to an ``Outcome`` so that the core decides what happens next
 (pause, mark a subscriber blocked, never resend a message whose fate is unknown). Nothing here
@@ -29,10 +29,10 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import backoff
-from bot.dialogue import Reply
-from bot.markup import SplitError, split_html
-from bot.outbound import Attachment, Outcome, SendResult
+from bot.chat.markup import SplitError, split_html
+from bot.chat.outbound import Attachment, Outcome, SendResult
+from bot.residents.dialogue import Reply
+from bot.store import backoff
 from handlers.frontend import message_params
 from handlers.request import Fault, RetryingRequest, fault_of
 
@@ -97,7 +97,7 @@ class BotSender:
         return outcome_of(exc, max(1, self.strikes), base=self.pause_base, cap=self.pause_cap)
 
     async def send(self, chat_id: int, reply: Reply) -> SendResult:
-        """Send ``reply``, split as Telegram counts (``bot.markup.split_html``), the buttons under
+        """Send ``reply``, split as Telegram counts (``bot.chat.markup.split_html``), the buttons under
         the last part.
 
         Once the first part has arrived, sending the whole reply again would repeat it, so no

@@ -37,7 +37,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 
-from bot import backoff
+from bot.store import backoff
 
 log = logging.getLogger(__name__)
 

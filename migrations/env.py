@@ -14,8 +14,8 @@ target_metadata = SQLModel.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from bot.db import make_engine
         from bot.settings import Settings
+        from bot.store.db import make_engine
 
         engine = make_engine(Settings.from_env().database_url)
     with engine.connect() as connection:

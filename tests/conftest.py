@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import db, paths
-from bot.catalog import Catalog
-from bot.content import load_content
-from bot.dialogue import Dialogue, MemoryPreferences
+from bot import paths
+from bot.content.catalog import Catalog
+from bot.content.importer import import_content
+from bot.content.load import load_content
 from bot.i18n import Translations
-from bot.importer import import_content
+from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.store import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("ANKOMMEN_REQUIRE_POSTGRES") == "1"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from bot import paths
-from bot.content import CONTACT_FIELDS, check_against_seed
-from bot.seed import normalise_ws, parse_seed
+from bot.content.load import CONTACT_FIELDS, check_against_seed
+from bot.content.seed import normalise_ws, parse_seed
 
 from .helpers import run_cli
 
@@ -34,7 +34,7 @@ def seed():
 
 
 def seed_measure_rows() -> list[tuple[str, str, str]]:
-    """Measure rows read straight from the seed with one regex, independent of bot.seed."""
+    """Measure rows read straight from the seed with one regex, independent of bot.content.seed."""
     require_seed()
     rows = []
     for line in SEED.read_text(encoding="utf-8").splitlines():

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from bot.catalog import Catalog
-from bot.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
+from bot.content.catalog import Catalog
 from bot.languages import FSI, PDI
 from bot.models import StatusReport
+from bot.residents.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
 
 USER = 42
 ALLOWED_TAGS = re.compile(r"</?(b|i)>")
@@ -220,24 +220,6 @@ def test_oversized_and_control_input_gets_a_short_valid_answer(dialogue):
             assert len(reply.html) < 4096
             assert_valid_html(reply.html)
     assert dialogue.language_of(USER) == "de"
-
-
-def test_the_core_never_imports_telegram():
-    import ast
-
-    from bot import paths
-
-    for path in (paths.PROJECT_ROOT / "bot").glob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                if name.split(".")[0] == "telegram":
-                    raise AssertionError(f"{path.name} imports {name}")
 
 
 def test_field_goals_in_the_users_language(dialogue):

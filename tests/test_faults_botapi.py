@@ -17,14 +17,14 @@ from telegram import Bot
 from telegram.error import BadRequest, NetworkError
 from telegram.request import HTTPXRequest
 
-from bot import db
-from bot.importer import import_content
+from bot.chat.outbound import Outcome
+from bot.cli.wiring import open_core
+from bot.content.importer import import_content
 from bot.models import Delivery, Prompt
-from bot.newsletters import build_draft, create_issue, load_definitions, start_sending
-from bot.outbound import Outcome
-from bot.outbox import Outbox, issue_renderer
-from bot.services import open_core
+from bot.newsletters.issues import build_draft, create_issue, load_definitions, start_sending
+from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.settings import Settings
+from bot.store import db
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import outbox_bot

@@ -1,7 +1,7 @@
 """Store faults (issue 7): PostgreSQL connections terminated in the middle of work, and SQLite's
 "database is locked". Real databases only: the faults are made by the database itself
 (``pg_terminate_backend``, a second sqlite3 connection holding the write lock), at a chosen
-statement, through SQLAlchemy's own event hooks. ``bot/db.py`` retries whole transactions.
+statement, through SQLAlchemy's own event hooks. ``bot/store/db.py`` retries whole transactions.
 """
 
 from __future__ import annotations
@@ -15,15 +15,22 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import db, paths
-from bot.catalog import Catalog
-from bot.importer import import_content
+from bot import paths
+from bot.cli.wiring import open_core
+from bot.content.catalog import Catalog
+from bot.content.importer import import_content
 from bot.models import Delivery, Resident, StatusReport, Subscription
-from bot.newsletters import StoreSubscriptions, build_draft, create_issue, load_definitions, start_sending
-from bot.outbox import Outbox, issue_renderer
-from bot.services import open_core
+from bot.newsletters.issues import (
+    StoreSubscriptions,
+    build_draft,
+    create_issue,
+    load_definitions,
+    start_sending,
+)
+from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.settings import Settings
-from bot.staff import StaffDirectory
+from bot.staff.directory import StaffDirectory
+from bot.store import db
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import outbox_bot

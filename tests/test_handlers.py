@@ -14,8 +14,8 @@ import pytest
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.dialogue import Button, Dialogue, MemoryPreferences, NullRecorder, Reply
-from bot.markup import plain_text
+from bot.chat.markup import plain_text
+from bot.residents.dialogue import Button, Dialogue, MemoryPreferences, NullRecorder, Reply
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.cli.wiring import open_core
 from bot.models import Gap, Resident, StaffMember, Subscription
-from bot.services import open_core
 from bot.settings import Settings
 from handlers.app import assemble
 from tests.botapi import FakeBotApi

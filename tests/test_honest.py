@@ -13,17 +13,18 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from bot import db, paths
-from bot.answer import answer, as_json
-from bot.cards import STAGES
-from bot.catalog import Catalog
-from bot.content import load_content
-from bot.content_checks import added_facts, fingerprint, outdated, sourced_facts
-from bot.dialogue import Dialogue, MemoryPreferences
-from bot.importer import import_content
+from bot import paths
+from bot.content.catalog import Catalog
+from bot.content.checks import added_facts, fingerprint, outdated, sourced_facts
+from bot.content.importer import import_content
+from bot.content.load import load_content
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import Gap, SafetyCount
-from bot.residents import StoreRecorder, gap_report, referral_topics, safety_counts
+from bot.residents.answers import answer, as_json
+from bot.residents.cards import STAGES
+from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.residents.store import StoreRecorder, gap_report, referral_topics, safety_counts
+from bot.store import db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = yaml.safe_load((ROOT / "bench" / "eval" / "dev.yaml").read_text(encoding="utf-8"))

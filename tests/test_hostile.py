@@ -22,15 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
-from bot.dialogue import CALLBACK_MAX_BYTES, Reply
-from bot.markup import TELEGRAM_TEXT_LIMIT, plain_text, split_html, utf16_len
+from bot.chat.markup import TELEGRAM_TEXT_LIMIT, plain_text, split_html, utf16_len
+from bot.cli.wiring import open_core
 from bot.models import NewsletterIssue, StatusDraft
-from bot.newsletter_desk import NewsletterDesk
-from bot.newsletters import build_draft, create_issue
-from bot.services import open_core
+from bot.newsletters.desk import NewsletterDesk
+from bot.newsletters.issues import build_draft, create_issue
+from bot.residents.dialogue import CALLBACK_MAX_BYTES, Reply
 from bot.settings import Settings
-from bot.staff import MAX_NOTE, LinkOutcome
-from bot.staffdesk import STAFF_COMMANDS, STATUS_CODES
+from bot.staff.desk import STAFF_COMMANDS, STATUS_CODES
+from bot.staff.directory import MAX_NOTE, LinkOutcome
 from handlers.app import assemble
 from tests.botapi import ApiError, FakeBotApi, parse_html
 from tests.tgharness import PollingBot
@@ -97,7 +97,7 @@ HOSTILE_TEXT = st.one_of(
     LONG,
     st.lists(st.one_of(MARKS, INJECTION, HOSTILE, CONTROL, ANY_TEXT), max_size=10).map("".join),
 )
-# Button data: the residents' prefixes (bot/dialogue.py) and the desks' ones, with garbage.
+# Button data: the residents' prefixes (bot/residents/dialogue.py) and the desks' ones, with garbage.
 PREFIXES = [*"LMATHFmGgoRONPDVSUKW", "K:s", "K:c", "K:l", "K:r", "K:p", "K:y", "W:n", "W:s", "W:x"]
 ODD_ARGS = ["", "0", "-1", "00", "²", "٣", "Ⅻ", "1e3", "9" * 30, "9" * 70, " 1", "1 ", "4,14", "4.14.", ":"]
 GARBAGE = st.one_of(
@@ -146,7 +146,7 @@ def assert_telegram_valid(replies, *, rich: bool = False) -> None:
 
 # -- the store, row by row -----------------------------------------------------------------------------
 # Written on purpose for invalid input: a wrong invitation code is counted against brute force
-# (``bot/throttle.py``); ``test_wrong_invitation_codes_link_nothing`` checks that table itself.
+# (``bot/store/throttle.py``); ``test_wrong_invitation_codes_link_nothing`` checks that table itself.
 COUNTED_TABLES = {"throttle_event"}
 
 

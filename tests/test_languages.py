@@ -15,11 +15,11 @@ from babel.messages.pofile import read_po
 from sqlmodel import Session, select
 
 from bot import paths
-from bot.catalog import Catalog
-from bot.dialogue import Dialogue, MemoryPreferences
+from bot.content.catalog import Catalog
 from bot.languages import FSI, PDI, SUPPORTED_LANGUAGES, is_rtl, native_name
 from bot.models import StatusReport
-from bot.text import detect_language
+from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.search.text import detect_language
 from tests.helpers import run_cli
 
 LOCALES = paths.LOCALES_DIR
@@ -358,7 +358,7 @@ def test_latin_typed_russian_and_ukrainian_find_cyrillic_keywords(catalog, query
 
 def test_other_endings_of_a_cyrillic_or_arabic_stem_match():
     """Inflected forms share a stem: "обстрілів" finds "обстріли" without typo matching."""
-    from bot.search import SearchDoc, SearchIndex
+    from bot.search.index import SearchDoc, SearchIndex
 
     index = SearchIndex(
         [

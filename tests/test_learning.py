@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from bot.cli.wiring import open_core
 from bot.models import Gap
-from bot.residents import StoreRecorder, scrub
-from bot.services import open_core
+from bot.residents.store import StoreRecorder, scrub
 from bot.settings import Settings
 from tests.botapi import FakeBotApi
 from tests.helpers import run_cli

@@ -21,9 +21,10 @@ import subprocess
 
 import sqlalchemy as sa
 
-from bot import db, paths
-from bot.catalog import Catalog
-from bot.staff import StaffDirectory
+from bot import paths
+from bot.content.catalog import Catalog
+from bot.staff.directory import StaffDirectory
+from bot.store import db
 from tests.botapi import FakeBotApi
 from tests.helpers import ankommen_exe, wait_until
 

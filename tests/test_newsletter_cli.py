@@ -10,8 +10,8 @@ import signal
 import pytest
 from sqlmodel import Session, select
 
-from bot import db
 from bot.models import Delivery, NewsletterIssue
+from bot.store import db
 from tests.botapi import FakeBotApi
 from tests.helpers import run_cli, seed_subscribers, spawn_cli, wait_until
 

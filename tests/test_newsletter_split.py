@@ -17,14 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from bot import db, paths
-from bot.dialogue import issue_reply
+from bot import paths
+from bot.chat.markup import measure, split_html
 from bot.i18n import Translations
 from bot.languages import SUPPORTED_LANGUAGES
-from bot.markup import measure, split_html
 from bot.models import Delivery
-from bot.newsletters import DraftError, build_draft, create_issue, load_definitions, start_sending
-from bot.outbox import Outbox, issue_renderer
+from bot.newsletters.issues import DraftError, build_draft, create_issue, load_definitions, start_sending
+from bot.newsletters.outbox import Outbox, issue_renderer
+from bot.residents.dialogue import issue_reply
+from bot.store import db
 from handlers.newsletter import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, parse_entities

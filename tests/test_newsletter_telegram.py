@@ -12,8 +12,8 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
+from bot.cli.wiring import open_core
 from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription, utcnow
-from bot.services import open_core
 from bot.settings import Settings
 from handlers.newsletter import NewsletterService
 from tests.botapi import FakeBotApi
@@ -149,7 +149,7 @@ def test_a_coordinators_buttons_act_only_on_issues_the_bot_showed_them(bot, api,
     ``W:x:<id>`` cancelled an issue being sent. Now a button acts only on the draft this
     coordinator previewed, or a held issue ``/newsletter`` listed to them."""
     from bot import paths
-    from bot.newsletters import build_draft, create_issue, load_definitions
+    from bot.newsletters.issues import build_draft, create_issue, load_definitions
 
     newsletters = load_definitions(paths.DATA_DIR)
     cli = create_issue(core.engine, build_draft("1.32", "Ein Entwurf von der Kommandozeile", newsletters))

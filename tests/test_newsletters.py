@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import db, paths
-from bot.content import load_content
+from bot import paths
+from bot.content.load import load_content
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
-from bot.newsletters import (
+from bot.newsletters.issues import (
     DraftError,
     IssueError,
     StoreSubscriptions,
@@ -31,8 +31,9 @@ from bot.newsletters import (
     start_sending,
     status,
 )
-from bot.outbox import Outbox, OutboxStore, issue_renderer
-from bot.residents import StorePreferences
+from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
+from bot.residents.store import StorePreferences
+from bot.store import db
 from handlers.newsletter import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, parse_html
@@ -135,7 +136,7 @@ def test_newsletters_are_data_in_every_language():
         assert set(n.texts) == set(content.languages)
     broken = content
     broken.newsletters = [{"id": "1.24", "offer": "newsletter-women", "texts": {"de": {"title": "x"}}}]
-    from bot.content import validate_newsletters
+    from bot.content.load import validate_newsletters
 
     found = "\n".join(map(str, validate_newsletters(broken)))
     assert "offer must be a newsletter offer of measure 1.24" in found and "missing title" in found
@@ -377,8 +378,8 @@ def test_dialogue_toggles_and_rejects_forged_buttons(dialogue):
 
 def test_the_loopback_server_enforces_its_limits():
     """The server answers 429 with retry_after above L per second and within 1 s per chat."""
-    from bot.dialogue import Reply
-    from bot.outbound import Outcome
+    from bot.chat.outbound import Outcome
+    from bot.residents.dialogue import Reply
 
     with FakeBotApi(rate_limit=5, per_chat_interval=1.0) as api:
 

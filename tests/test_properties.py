@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
-from bot.text import detect_language, normalise, tokens
+from bot.residents.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
+from bot.search.text import detect_language, normalise, tokens
 
 from .test_dialogue import assert_valid_html
 

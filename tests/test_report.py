@@ -17,12 +17,13 @@ import pytest
 from matplotlib import image as mpimg
 from sqlmodel import Session
 
-from bot import db, report
-from bot.catalog import Catalog
+from bot.content.catalog import Catalog
+from bot.content.importer import import_content
 from bot.i18n import Translations
-from bot.importer import import_content
 from bot.models import Prompt
-from bot.staff import StaffDirectory
+from bot.staff import report
+from bot.staff.directory import StaffDirectory
+from bot.store import db
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 REQUIRE_BROWSER = os.environ.get("ANKOMMEN_REQUIRE_BROWSER") == "1"

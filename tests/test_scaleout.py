@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot import db
-from bot.locks import Leadership, lock_key
 from bot.models import Delivery, NewsletterIssue
+from bot.store import db
+from bot.store.locks import Leadership, lock_key
 from tests.botapi import FakeBotApi
 from tests.helpers import run_cli, seed_subscribers, spawn_cli, wait_until
 
@@ -197,10 +197,10 @@ def test_three_instances_send_a_newsletter_while_one_is_killed(pg_url, engine_fo
 
 # -- state any instance may need for a chat's next update lives in the store -----------------------
 def _staff_desk(store):
-    from bot.catalog import Catalog
+    from bot.content.catalog import Catalog
     from bot.i18n import Translations
-    from bot.staff import StaffDirectory
-    from bot.staffdesk import StaffDesk
+    from bot.staff.desk import StaffDesk
+    from bot.staff.directory import StaffDirectory
 
     catalog = Catalog.load(store)
     return StaffDesk(StaffDirectory(store, catalog.measures), catalog, Translations())
@@ -222,7 +222,7 @@ def test_wrong_invitation_codes_count_across_instances(store):
 
 def test_a_coordinator_composes_on_one_instance_and_finishes_on_another(store, dialogue):
     from bot.models import StaffMember
-    from bot.newsletter_desk import NewsletterDesk
+    from bot.newsletters.desk import NewsletterDesk
 
     with Session(store) as s:
         s.add(StaffMember(name="K", organisation="Stadt", chat_id=55, role="coordinator", language="de"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.schedule import add_months, easter_sunday, holidays, is_working_day, next_slot, parse_cadence
+from bot.staff.schedule import add_months, easter_sunday, holidays, is_working_day, next_slot, parse_cadence
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -8,8 +8,8 @@ import asyncio
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.dialogue import Button, Reply
-from bot.outbound import Attachment, Outcome
+from bot.chat.outbound import Attachment, Outcome
+from bot.residents.dialogue import Button, Reply
 from handlers.sender import BotSender, outcome_of
 from tests.botapi import FakeBotApi, Upload
 

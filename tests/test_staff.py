@@ -16,14 +16,14 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 from telegram import Bot
 
-from bot import db
-from bot.catalog import Catalog
+from bot.content.catalog import Catalog
+from bot.content.importer import import_content
 from bot.i18n import Translations
-from bot.importer import import_content
 from bot.models import Prompt, StaffInvite, StatusDraft, StatusReport
-from bot.staff import LinkOutcome, StaffDirectory, StaffError
-from bot.staffdesk import StaffDesk
-from bot.statusloop import LoopConfig, StatusLoop
+from bot.staff.desk import StaffDesk
+from bot.staff.directory import LinkOutcome, StaffDirectory, StaffError
+from bot.staff.loop import LoopConfig, StatusLoop
+from bot.store import db
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
 
@@ -164,7 +164,7 @@ def test_permissions(parts):
 def test_forged_buttons_change_nothing_and_are_logged(parts, store, caplog, chat, data):
     directory, desk, _loop, _clock = parts
     linked(directory, "Anna", 11, ["4.14"])
-    with caplog.at_level(logging.WARNING, logger="bot.staffdesk"):
+    with caplog.at_level(logging.WARNING, logger="bot.staff.desk"):
         (reply,) = desk.button(chat, data)
     assert reply.toast
     assert any("refused a staff button" in r.getMessage() for r in caplog.records)

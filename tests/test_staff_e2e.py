@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from telegram import Bot
 
+from bot.cli.wiring import open_core
 from bot.models import Prompt, StaffInvite, StatusReport
-from bot.services import open_core
 from bot.settings import Settings
 from handlers.app import assemble
 from handlers.sender import BotSender

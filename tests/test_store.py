@@ -9,8 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, func, select
 
-from bot import db
-from bot.importer import import_content
+from bot.content.importer import import_content
 from bot.models import (
     Measure,
     MeasureOrganisation,
@@ -20,6 +19,7 @@ from bot.models import (
     Subscription,
     Translation,
 )
+from bot.store import db
 
 
 def test_migrations_build_exactly_the_models(any_url, engine_for):

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.catalog import pick_text
+from bot.cli.wiring import open_core
+from bot.content.catalog import pick_text
 from bot.languages import FSI, SUPPORTED_LANGUAGES, native_name
 from bot.models import Gap, Resident, Vote
-from bot.services import open_core
 from bot.settings import Settings
 from tests.botapi import FakeBotApi
 from tests.tgharness import PollingBot

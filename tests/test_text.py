@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.languages import FSI, PDI, is_rtl, isolate, native_name
-from bot.text import detect_language, normalise
+from bot.search.text import detect_language, normalise
 
 
 @pytest.mark.parametrize(

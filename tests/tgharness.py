@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from bot.services import Core
+from bot.cli.wiring import Core
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 from tests.botapi import FakeBotApi

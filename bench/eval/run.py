@@ -1,5 +1,5 @@
 """The answer-quality evaluation: the sets in bench/ through the same path as ``ankommen ask
---jsonl`` (``bot.answer``), per language and per kind. Prints one JSON object.
+--jsonl`` (``bot.residents.answers``), per language and per kind. Prints one JSON object.
 
     python bench/eval/run.py [--set dev|holdout|all] [--details]
 
@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from bot import db, paths  # noqa: E402
-from bot.answer import answer, as_json  # noqa: E402
-from bot.catalog import Catalog  # noqa: E402
-from bot.content import load_content  # noqa: E402
-from bot.importer import import_content  # noqa: E402
+from bot.content.catalog import Catalog  # noqa: E402
+from bot.content.importer import import_content  # noqa: E402
+from bot.content.load import load_content  # noqa: E402
+from bot.residents.answers import answer, as_json  # noqa: E402
 
 INSCOPE = {
     "dev": ["questions.yaml", "questions_multilingual_a.yaml"],

@@ -1,0 +1,128 @@
+"""Composition helpers: open the store, bring it up to date, load the catalog and the dialogue.
+
+Called by the CLI (the composition root) with the ``Settings`` it read at start.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.content.catalog import Catalog
+from bot.content.importer import ImportResult, import_content
+from bot.content.load import ContentError, load_content
+from bot.i18n import Translations
+from bot.models import Measure
+from bot.newsletters.issues import MemorySubscriptions, Newsletter, StoreSubscriptions, load_definitions
+from bot.residents.dialogue import Dialogue, Preferences, Recorder
+from bot.residents.store import StorePreferences, StoreRecorder
+from bot.settings import Settings
+from bot.store import db
+from bot.store.locks import exclusive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    settings: Settings
+    engine: Engine
+    catalog: Catalog
+    translations: Translations
+    newsletters: dict[str, Newsletter] = field(default_factory=dict)
+    # The process's one clock (bot.clock.Clock): the real time, or ANKOMMEN_NOW / --now running on.
+    clock: Clock = field(default_factory=Clock)
+
+    def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
+        """A dialogue on this core; by default preferences, subscriptions, records and the staff
+        links (for a staff member's /delete) live in the store (with preferences in memory,
+        subscriptions are kept in memory too, and there is no staff side)."""
+        subscriptions = (
+            StoreSubscriptions(self.engine, self.newsletters)
+            if prefs is None
+            else MemorySubscriptions(self.newsletters)
+        )
+        return Dialogue(
+            self.catalog,
+            self.translations,
+            prefs if prefs is not None else StorePreferences(self.engine),
+            default_language=self.settings.default_language,
+            timezone=self.settings.timezone,
+            recorder=recorder if recorder is not None else StoreRecorder(self.engine),
+            subscriptions=subscriptions,
+            clock=self.clock,
+            staff=self.staff_directory() if prefs is None else None,  # /delete by staff
+        )
+
+    def staff_directory(self):
+        from bot.staff.directory import StaffDirectory
+
+        return StaffDirectory(self.engine, self.catalog.measures, clock=self.clock)
+
+    def staff_desk(self, clock=None):
+        from bot.staff.desk import StaffDesk
+
+        directory = self.staff_directory()
+        if clock is not None:
+            directory.clock = clock
+        return StaffDesk(
+            directory,
+            self.catalog,
+            self.translations,
+            timezone=self.settings.timezone,
+            correction_hours=self.settings.correction_hours,
+            clock=clock or self.clock,
+        )
+
+    def status_loop(self, desk=None):
+        from bot.staff.loop import LoopConfig, StatusLoop
+
+        return StatusLoop(self.engine, desk or self.staff_desk(), LoopConfig.from_settings(self.settings))
+
+
+def import_dir(engine: Engine, data_dir: Path) -> ImportResult:
+    """Validate ``data_dir`` and import it; refuses (ContentError) when anything is wrong."""
+    content, problems = load_content(data_dir)
+    if problems:
+        raise ContentError(problems)
+    return import_content(engine, content)
+
+
+def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
+    """Migrate the store, import ``data/`` (idempotent, cheap), and load the catalog.
+
+    Several instances may start at once: migration and import run under a store-wide lock
+    (``bot.store.locks.exclusive``), one instance after the other.
+
+    ``sync_content=None`` imports only into an empty store (for one-shot commands).
+    """
+    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
+    with exclusive(engine, "ankommen-startup"):  # instances started together take turns
+        if not db.is_up_to_date(engine):
+            log.info("migrating the store at %s", settings.redacted_database_url())
+            db.upgrade(engine)
+        if sync_content is None:
+            sync_content = not store_has_content(engine)
+        if sync_content:
+            result = import_dir(engine, settings.data_dir)
+            if result.changed:
+                log.info("content imported:\n%s", result.summary())
+    newsletters = load_definitions(settings.data_dir)
+    return Core(
+        settings,
+        engine,
+        Catalog.load(engine, data_dir=settings.data_dir),
+        Translations(),
+        newsletters,
+        settings.clock(),
+    )
+
+
+def store_has_content(engine: Engine) -> bool:
+    with Session(engine) as s:
+        return s.exec(select(Measure).limit(1)).first() is not None

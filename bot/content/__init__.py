@@ -1,0 +1,1 @@
+"""The concept as data: loading and checking data/, the import, the in-memory catalog."""

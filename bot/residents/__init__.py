@@ -1,0 +1,1 @@
+"""The residents' conversation: questions, answers, browsing, languages, subscriptions."""

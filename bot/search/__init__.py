@@ -1,0 +1,1 @@
+"""Search: text normalisation, stop words, language detection, the index."""

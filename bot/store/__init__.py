@@ -1,0 +1,1 @@
+"""The store's machinery: engines, migrations, retries, claims, locks, the shared throttle."""

@@ -41,13 +41,13 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from telegram import Bot  # noqa: E402
 
-from bot import db  # noqa: E402
 from bot.content.catalog import Catalog  # noqa: E402
 from bot.i18n import Translations  # noqa: E402
 from bot.models import ActionField, Assignment, Measure, StaffMember  # noqa: E402
 from bot.staff.desk import StaffDesk  # noqa: E402
 from bot.staff.directory import StaffDirectory  # noqa: E402
 from bot.staff.loop import LoopConfig, StatusLoop  # noqa: E402
+from bot.store import db  # noqa: E402
 from handlers.sender import BotSender  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
 

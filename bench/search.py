@@ -32,11 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from bot import db, paths  # noqa: E402
+from bot import paths  # noqa: E402
 from bot.content.catalog import Catalog  # noqa: E402
 from bot.content.importer import import_content  # noqa: E402
 from bot.content.load import load_content  # noqa: E402
 from bot.search.index import W_KEYWORD, W_SUMMARY, W_TITLE, SearchDoc, SearchIndex  # noqa: E402
+from bot.store import db  # noqa: E402
 
 
 def rss_mb() -> float:

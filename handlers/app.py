@@ -33,6 +33,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.store.locks import Leadership
+from handlers.context import CONTEXT_TYPES
 from handlers.floodcontrol import ChatFloodLimiter
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import NewsletterService
@@ -80,7 +81,10 @@ def build_application(
         else None,
     )
     builder: ApplicationBuilder = (
-        ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(concurrency))
+        ApplicationBuilder()
+        .bot(bot)
+        .context_types(CONTEXT_TYPES)
+        .concurrent_updates(PerChatUpdateProcessor(concurrency))
     )
 
     async def post_init(app: Application) -> None:
@@ -118,28 +122,32 @@ def _status_tick(loop, clock, frontend=None):
     return tick
 
 
-def report_files(core) -> tuple[bytes, bytes]:
-    """The HTML report (chart embedded) and the chart alone, for /report."""
-    from bot.staff import report
-
-    data = report.for_core(core, now=core.clock())
-    png = report.chart_png(data, core.translations)
-    return report.render_html(data, core.translations, png).encode(), png
-
-
-def assemble(core, settings, *, desk=None, status_tick: float = 60.0, request=None) -> Application:
-    """The whole bot on one ``Application``: residents' dialogue, the staff desk with its status
-    loop tick, /report, and the newsletters (coordinators' /newsletter and the outbox tick).
-    ``run_bot`` serves it; the end-to-end tests run exactly this wiring."""
+def assemble(
+    core,
+    settings,
+    *,
+    desk=None,
+    status_tick: float = 60.0,
+    newsletter_tick: float | None = None,
+    request=None,
+) -> Application:
+    """The whole bot on one ``Application``, every handler and job registered here or in
+    ``build_application``: the core router (residents, the staff desk, /report, the coordinators'
+    /newsletter), the status loop tick, the outbox tick. ``run_bot`` serves it; the end-to-end
+    tests run exactly this wiring."""
     desk = desk or core.staff_desk()
+    conversation = core.conversation(desk=desk)
+    newsletters = NewsletterService(
+        core,
+        settings,
+        conversation.dialogue,
+        **({"tick_seconds": newsletter_tick} if newsletter_tick else {}),
+    )
     frontend = TelegramFrontend(
-        core.dialogue(),
+        conversation=conversation,
         rate_limit_per_minute=settings.rate_limit_per_minute,
         alert_chat_id=settings.alert_chat_id,
-        desk=desk,
-        report=lambda: report_files(core),
     )
-    newsletters = NewsletterService(core, settings, frontend)
 
     async def post_shutdown(_app: Application) -> None:
         await newsletters.shutdown()
@@ -155,7 +163,8 @@ def assemble(core, settings, *, desk=None, status_tick: float = 60.0, request=No
         tick_interval=status_tick,
         request=request,
     )
-    newsletters.install(app)  # /newsletter for coordinators, the outbox tick
+    newsletters.install(app)  # the outbox tick
+    app.bot_data.update(frontend=frontend, newsletters=newsletters)
     return app
 
 

@@ -23,6 +23,7 @@ import logging
 import re
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 
 from telegram import (
@@ -44,13 +45,25 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.chat.actor import StoreActors
 from bot.chat.markup import plain_text, split_html
 from bot.chat.outbound import Attachment
 from bot.chat.ratelimit import RateLimiter, Verdict
-from bot.residents.dialogue import Button, Dialogue, Reply, esc
-from bot.staff.desk import STAFF_COMMANDS, StaffDesk
-from bot.staff.directory import looks_like_code
+from bot.chat.replies import Button, Reply, esc
+from bot.chat.router import (
+    Conversation,
+    Inbound,
+    Kind,
+    Notify,
+    ResetMenus,
+    SendFiles,
+    SetCommands,
+    parse_command,
+)
+from bot.residents.dialogue import Dialogue
+from bot.staff.desk import StaffDesk
 from bot.store import backoff
+from handlers.context import AnkommenContext
 from handlers.request import Fault, fault_of
 
 log = logging.getLogger(__name__)
@@ -77,35 +90,51 @@ def message_params(html: str, buttons: list[list[Button]] | None) -> dict:
 
 
 class TelegramFrontend:
-    """Holds the dialogue, the per-user limiter and the alert settings; installs the handlers."""
+    """Holds the core router, the per-user limiter and the alert settings; sends replies."""
 
     def __init__(
         self,
-        dialogue: Dialogue,
+        dialogue: Dialogue | None = None,
         *,
+        conversation: Conversation | None = None,
         rate_limit_per_minute: int = 20,
         alert_chat_id: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         desk: StaffDesk | None = None,
+        newsletters=None,
         report: Callable[[], tuple[bytes, bytes]] | None = None,
+        actors=None,
     ):
-        self.dialogue = dialogue
-        self.desk = desk
-        self.report = report
+        if conversation is None:  # the residents' side alone, or desks given one by one (tests)
+            if actors is None and getattr(dialogue.prefs, "engine", None) is not None:
+                actors = StoreActors(dialogue.prefs.engine)
+            conversation = Conversation(
+                dialogue, actors=actors, staff=desk, newsletters=newsletters, report=report
+            )
+        self.conversation = conversation
+        self.dialogue = conversation.dialogue
+        self.desk = conversation.staff
         self.limiter = RateLimiter(rate_limit_per_minute, 60.0)
         self.alert_chat_id = alert_chat_id
         self.clock = clock
         self._last_alert = -ALERT_INTERVAL
+        self._languages: OrderedDict[int, str] = OrderedDict()  # update id -> the actor's language
 
     def install(self, app: Application) -> None:
         """The handlers, in groups that run in order: ``screen`` (-3) drops forged updates,
-        ``gate`` (-2) applies the per-user limit to every update before any handler (the
-        coordinators' ``/newsletter`` desk is group -1), then the residents' handlers (0)."""
+        ``gate`` (-2) applies the per-user limit to every update before any handler, then one
+        handler for messages and buttons alike: the core router decides the rest."""
         app.add_handler(TypeHandler(Update, self.screen), group=SCREEN_GROUP)
         app.add_handler(TypeHandler(Update, self.gate), group=GATE_GROUP)
-        app.add_handler(CallbackQueryHandler(self.on_button))
-        app.add_handler(MessageHandler(filters.ALL, self.on_message))
+        app.add_handler(CallbackQueryHandler(self.on_update))
+        app.add_handler(MessageHandler(filters.ALL, self.on_update))
         app.add_error_handler(self.on_error)
+
+    def _remember_language(self, update_id: int, lang: str) -> None:
+        """The actor's language, for an apology should the rest of this update fail."""
+        self._languages[update_id] = lang
+        while len(self._languages) > 1000:
+            self._languages.popitem(last=False)
 
     # -- updates -----------------------------------------------------------------------------
     async def screen(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -146,7 +175,7 @@ class TelegramFrontend:
             if chat.type != ChatType.PRIVATE and (
                 update.edited_message is not None
                 or not msg.text
-                or not self._addressed_to_me(msg, context.bot.username)
+                or not _addressed_to(msg.text, context.bot.username)
             ):
                 raise ApplicationHandlerStop
             sender = user.id if user else chat.id
@@ -157,8 +186,8 @@ class TelegramFrontend:
         if verdict is Verdict.ALLOW:
             return
         if verdict is Verdict.NOTIFY:
-            notice = self.dialogue.too_fast(
-                chat.id if chat else sender, self.limiter.retry_after(sender, now)
+            notice = await asyncio.to_thread(  # its language is in the store
+                self.dialogue.too_fast, chat.id if chat else sender, self.limiter.retry_after(sender, now)
             )
             if query is not None:
                 await query.answer(plain_text(notice[0].html)[:TOAST_LIMIT])
@@ -168,65 +197,83 @@ class TelegramFrontend:
             await query.answer()  # stops the button's spinner; says nothing more
         raise ApplicationHandlerStop
 
-    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        msg, chat, user = update.effective_message, update.effective_chat, update.effective_user
-        if msg is None or chat is None or chat.type == ChatType.CHANNEL:
+    # -- one handler for every message and button: the core router decides where it goes -------
+    async def on_update(self, update: Update, context: AnkommenContext) -> None:
+        """A message or a button press: one worker-thread call into the core router (the event
+        loop never waits on the store), then the replies and the effects it asks for."""
+        inbound = self._inbound(update, context.bot.username)
+        if inbound is None:
             return
+        outcome = await asyncio.to_thread(self.conversation.handle, inbound)
+        context.actor = outcome.actor
+        if outcome.actor is not None and outcome.actor.lang:
+            self._remember_language(update.update_id, outcome.actor.lang)
+        query = update.callback_query
+        if query is not None:
+            await self._answer_press(query, context.bot, inbound.chat_id, outcome.replies)
+        else:
+            await self.send(context.bot, inbound.chat_id, outcome.replies)
+        await self._perform(context.bot, outcome.effects)
+        self._languages.pop(update.update_id, None)
+
+    def _inbound(self, update: Update, username: str | None) -> Inbound | None:
+        """The transport-neutral form of an update; None for what no desk answers (a channel
+        post, a group message not addressed to the bot)."""
+        msg, chat, user, query = (
+            update.effective_message, update.effective_chat, update.effective_user, update.callback_query,
+        )  # fmt: skip
+        if query is not None:
+            presser = query.from_user.id
+            private = chat is None or chat.type == ChatType.PRIVATE
+            data = query.data if isinstance(query.data, str) else ""
+            return Inbound(chat.id if chat else presser, Kind.BUTTON, data, private=private, presser=presser)
+        if msg is None or chat is None or chat.type == ChatType.CHANNEL:
+            return None
         edited = update.edited_message is not None
         private = chat.type == ChatType.PRIVATE
-        if not private:
-            if edited or not msg.text or not self._addressed_to_me(msg, context.bot.username):
-                return
-        if edited:
-            replies = self.dialogue.unsupported(chat.id, edited=True)
-        elif msg.text is None:
-            replies = self.dialogue.unsupported(chat.id)
-        else:
-            suggested = user.language_code if user else None
-            replies = None
-            if self.desk is not None and private:
-                replies = await self._staff_text(context.bot, chat.id, msg.text)
-            if replies is None:
-                replies = self.dialogue.handle_text(chat.id, msg.text, suggested=suggested, private=private)
-        await self.send(context.bot, chat.id, replies)
-
-    async def _staff_text(self, bot, chat_id: int, text: str) -> list[Reply] | None:
-        """Staff routes: ``/start <code>``, the staff commands, and the note of an answer in
-        progress. None when the message is not for the staff desk."""
-        desk = self.desk
-        stripped = text.strip()
-        if stripped.startswith("/"):
-            head, _, rest = stripped[1:].partition(" ")
-            command = head.split("@", 1)[0].lower()
-            if command == "start" and looks_like_code(rest.strip()):
-                linking = desk.link(chat_id, rest.strip(), language=self.dialogue.language_of(chat_id))
-                if linking.member is not None:
-                    await self._set_staff_commands(bot, linking.member)
-                if linking.moved_from is not None:
-                    try:  # the previous chat learns that its staff link moved
-                        await self.send(bot, linking.moved_from, linking.notice)
-                    except TelegramError as exc:
-                        log.warning("could not tell the previous staff chat: %s", type(exc).__name__)
-                    await self.reset_menus(bot)
-                return linking.replies
-            if command in STAFF_COMMANDS:
-                replies = desk.command(chat_id, command, rest, language=self.dialogue.language_of(chat_id))
-                if command == "report" and not replies:
-                    await self._send_report(bot, chat_id)
-                return replies
+        if not private and (edited or not msg.text or not _addressed_to(msg.text, username)):
             return None
-        if desk.is_staff_chat(chat_id):
-            return desk.text(chat_id, text)
-        return None
+        suggested = user.language_code if user else None
+        if edited:
+            return Inbound(chat.id, Kind.EDITED, suggested=suggested, private=private)
+        if msg.text is None:
+            return Inbound(chat.id, Kind.OTHER, suggested=suggested, private=private)
+        return Inbound(chat.id, Kind.TEXT, msg.text, suggested, private)
 
-    async def _set_staff_commands(self, bot, member) -> None:
+    async def _answer_press(self, query, bot, chat_id: int, replies: list[Reply]) -> None:
+        """A button's answer: a toast, or the pressed message replaced (more replies follow as new
+        messages)."""
+        toast = next((r for r in replies if r.toast), None)
+        await query.answer(plain_text(toast.html)[:TOAST_LIMIT] if toast else None)
+        messages = [r for r in replies if not r.toast]
+        if not messages:
+            return
+        pressed = query.message if isinstance(query.message, Message) else None
+        if pressed is not None and await self._edit(pressed, messages[0]):
+            messages = messages[1:]
+        await self.send(bot, pressed.chat_id if pressed is not None else chat_id, messages)
+
+    async def _perform(self, bot, effects: list) -> None:
+        """What the core asked for beside its replies (``bot.chat.router``'s effects)."""
+        for effect in effects:
+            if isinstance(effect, SetCommands):
+                await self._set_chat_commands(bot, effect)
+            elif isinstance(effect, Notify):
+                try:  # the previous chat learns that its staff link moved
+                    await self.send(bot, effect.chat_id, effect.replies)
+                except TelegramError as exc:
+                    log.warning("could not tell the previous staff chat: %s", type(exc).__name__)
+            elif isinstance(effect, ResetMenus):
+                await self.reset_menus(bot)
+            elif isinstance(effect, SendFiles):
+                await self._send_files(bot, effect)
+
+    async def _set_chat_commands(self, bot, effect: SetCommands) -> None:
         """Staff see their commands in Telegram's menu: the residents' ones plus the staff ones,
         in their language, for their chat only (``BotCommandScopeChat``)."""
-        lang = member.language
-        commands = self.dialogue.command_menu(lang) + self.desk.command_menu(member)
         try:
             await bot.set_my_commands(
-                [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(member.chat_id)
+                [BotCommand(c, d) for c, d in effect.commands], scope=BotCommandScopeChat(effect.chat_id)
             )
         except TelegramError as exc:
             log.warning("could not set the staff command menu: %s", type(exc).__name__)
@@ -240,55 +287,13 @@ class TelegramFrontend:
             return 0
         return await reset_menus(bot, self.desk.directory)
 
-    async def _send_report(self, bot, chat_id: int) -> None:
+    async def _send_files(self, bot, effect: SendFiles) -> None:
         """/report for a coordinator: the HTML report as a document, then the chart as a photo."""
-        member = self.desk.directory.by_chat(chat_id)
-        html_bytes, png = await asyncio.to_thread(self.report)
-        doc_caption, chart_caption = self.desk.report_captions(member)
         from handlers.sender import BotSender  # sender.py imports message_params from here
 
         sender = BotSender(bot)
-        day = self.desk.today().isoformat()
-        await sender.send_file(
-            chat_id, Attachment("document", html_bytes, f"umsetzungsbericht-{day}.html"), esc(doc_caption)
-        )
-        await sender.send_file(
-            chat_id, Attachment("photo", png, f"umsetzungsstand-{day}.png"), esc(chart_caption)
-        )
-
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button press. What it does is decided for the presser, not only the chat: in a
-        private chat the presser is the chat (anything else is forged); in a group, buttons act
-        for the group, and personal ones (newsletters, /delete, the staff desk) are refused
-        with a hint to use a private chat."""
-        query = update.callback_query
-        chat = update.effective_chat
-        presser = query.from_user.id
-        user_id = chat.id if chat else presser
-        private = chat is None or chat.type == ChatType.PRIVATE
-        data = query.data if isinstance(query.data, str) else ""
-        if private and user_id != presser:
-            replies = [self.dialogue.expired(self.dialogue.language_of(presser))]
-        elif self.desk is not None and data.startswith("K:"):
-            replies = (
-                self.desk.button(user_id, data)
-                if private
-                else self.dialogue.handle_button(user_id, data, private=False)
-            )
-        else:
-            replies = self.dialogue.handle_button(user_id, data, private=private)
-            if data == "D:yes":  # a staff member's /delete queued their menu for removal
-                await self.reset_menus(context.bot)
-        toast = next((r for r in replies if r.toast), None)
-        await query.answer(plain_text(toast.html)[:TOAST_LIMIT] if toast else None)
-        messages = [r for r in replies if not r.toast]
-        if not messages:
-            return
-        pressed = query.message if isinstance(query.message, Message) else None
-        if pressed is not None and await self._edit(pressed, messages[0]):
-            messages = messages[1:]
-        target = pressed.chat_id if pressed is not None else user_id
-        await self.send(context.bot, target, messages)
+        for kind, data, name, caption in effect.files:
+            await sender.send_file(effect.chat_id, Attachment(kind, data, name), esc(caption))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
@@ -308,7 +313,8 @@ class TelegramFrontend:
         elif chat is not None and chat.type == ChatType.PRIVATE:
             try:
                 user = update.effective_user
-                apology = self.dialogue.apology(chat.id, user.language_code if user else None)
+                known = self._languages.pop(update.update_id, None)
+                apology = self.dialogue.apology(chat.id, known or (user.language_code if user else None))
                 await self.send(context.bot, chat.id, apology)
             except TelegramError as exc:
                 log.warning("could not send the apology: %s", type(exc).__name__)
@@ -364,15 +370,6 @@ class TelegramFrontend:
         except TelegramError as exc:
             log.warning("could not alert the coordinators' chat: %s", type(exc).__name__)
 
-    @staticmethod
-    def _addressed_to_me(msg: Message, username: str | None) -> bool:
-        """In groups: a command that names this bot, ``/cmd@ThisBot``."""
-        text = msg.text or ""
-        if not text.startswith("/") or not username:
-            return False
-        head = text.split(maxsplit=1)[0]
-        return "@" in head and head.split("@", 1)[1].lower() == username.lower()
-
     def schedule_commands(self, app: Application, *, first: float = 0.0) -> None:
         """Set the command menu in a JobQueue job, retried with backoff until it is set.
 
@@ -416,6 +413,12 @@ class TelegramFrontend:
                 log.warning("setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
                 failed.append(lang)
         return failed
+
+
+def _addressed_to(text: str, username: str | None) -> bool:
+    """In groups: a command that names this bot, ``/cmd@ThisBot``."""
+    command = parse_command(text or "")
+    return bool(command and username and command.addressee and command.addressee.lower() == username.lower())
 
 
 async def reset_menus(bot, directory) -> int:

@@ -1,5 +1,6 @@
-"""Newsletters in the Telegram layer: ``/newsletter`` for coordinators, the outbox's own ``Bot``,
-and the JobQueue tick that starts due issues and delivers.
+"""Newsletters in the Telegram layer: the outbox's own ``Bot`` and the JobQueue tick that starts
+due issues and delivers. (``/newsletter`` and its buttons reach the coordinators' desk through
+the core router, like every other update: ``handlers/frontend.py``.)
 
 The running ``Application`` has PTB's ``AIORateLimiter``, which retries 429s by itself. The outbox
 must own its rate and its 429 handling (``bot/newsletters/outbox.py``), so it sends through a separate plain
@@ -15,23 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, Update
-from telegram.constants import ChatType
+from telegram import Bot
 from telegram.ext import (
     Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
-    MessageHandler,
-    filters,
 )
 
-from bot.chat.markup import plain_text
-from bot.newsletters.desk import NewsletterDesk
 from bot.newsletters.issues import promote_due
 from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
-from handlers.frontend import TelegramFrontend
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 
@@ -61,19 +53,11 @@ def outbox_bot(
 
 
 class NewsletterService:
-    """Wires the coordinator desk and the outbox into a PTB ``Application``."""
+    """The outbox and its tick, for one ``Application``."""
 
-    def __init__(self, core, settings, frontend: TelegramFrontend, *, tick_seconds: float = TICK_SECONDS):
+    def __init__(self, core, settings, dialogue, *, tick_seconds: float = TICK_SECONDS):
         self.engine = core.engine
         self.settings = settings
-        self.frontend = frontend
-        dialogue = frontend.dialogue
-        self.desk = NewsletterDesk(
-            core.engine,
-            dialogue,
-            missing_language=settings.newsletter_missing_language,
-            timezone=settings.timezone,
-        )
         self.bot = outbox_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
         self.outbox = Outbox(
             core.engine,
@@ -89,48 +73,7 @@ class NewsletterService:
         self._bot_ready = False
 
     def install(self, app: Application) -> None:
-        private = filters.ChatType.PRIVATE
-        app.add_handler(CommandHandler("newsletter", self.on_command, filters=private), group=-1)
-        app.add_handler(CallbackQueryHandler(self.on_button, pattern=r"^W:"), group=-1)
-        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text), group=-1)
         app.job_queue.run_repeating(self.tick, interval=self.tick_seconds, first=1.0, name="newsletter-tick")
-
-    # -- coordinators ----------------------------------------------------------------------------
-    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/newsletter: compose (coordinators), or one line saying it is not allowed."""
-        chat = update.effective_chat
-        replies = await asyncio.to_thread(self.desk.command, chat.id)
-        await self.frontend.send(context.bot, chat.id, replies)
-        raise ApplicationHandlerStop
-
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A W: button: pick a newsletter, send or discard an issue. Only in the coordinator's
-        private chat, pressed by them: anywhere else it is refused with a toast."""
-        query = update.callback_query
-        chat = update.effective_chat
-        presser = query.from_user.id
-        chat_id = chat.id if chat else presser
-        data = query.data if isinstance(query.data, str) else ""
-        if chat_id != presser or (chat is not None and chat.type != ChatType.PRIVATE):
-            replies = await asyncio.to_thread(self.desk.refuse, presser, toast=True)
-        else:
-            replies = await asyncio.to_thread(self.desk.button, chat_id, data)
-        toast = next((r for r in replies if r.toast), None)
-        await query.answer(plain_text(toast.html)[:200] if toast else None)
-        await self.frontend.send(context.bot, chat_id, [r for r in replies if not r.toast])
-        raise ApplicationHandlerStop
-
-    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The issue text of a coordinator who is composing; everyone else goes on to the dialogue."""
-        chat = update.effective_chat
-        staff = self.frontend.desk
-        if update.edited_message is not None or (staff is not None and not staff.is_staff_chat(chat.id)):
-            return  # residents' messages go on without a store read (staff chats are cached)
-        if not await asyncio.to_thread(self.desk.is_composing, chat.id):
-            return
-        replies = await asyncio.to_thread(self.desk.text, chat.id, update.effective_message.text or "")
-        await self.frontend.send(context.bot, chat.id, replies)
-        raise ApplicationHandlerStop
 
     # -- delivery ------------------------------------------------------------------------------
     async def tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:

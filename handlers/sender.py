@@ -31,7 +31,7 @@ from telegram.error import (
 
 from bot.chat.markup import SplitError, split_html
 from bot.chat.outbound import Attachment, Outcome, SendResult
-from bot.residents.dialogue import Reply
+from bot.chat.replies import Reply
 from bot.store import backoff
 from handlers.frontend import message_params
 from handlers.request import Fault, RetryingRequest, fault_of

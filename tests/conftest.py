@@ -14,7 +14,8 @@ from bot.content.catalog import Catalog
 from bot.content.importer import import_content
 from bot.content.load import load_content
 from bot.i18n import Translations
-from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences
 from bot.store import db
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from bot.chat.buttons import MAX_BYTES as CALLBACK_MAX_BYTES
 from bot.content.catalog import Catalog
 from bot.languages import FSI, PDI
 from bot.models import StatusReport
-from bot.residents.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences
 
 USER = 42
 ALLOWED_TAGS = re.compile(r"</?(b|i)>")

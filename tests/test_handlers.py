@@ -15,7 +15,9 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.chat.markup import plain_text
-from bot.residents.dialogue import Button, Dialogue, MemoryPreferences, NullRecorder, Reply
+from bot.chat.replies import Button, Reply
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences, NullRecorder
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 

@@ -22,7 +22,8 @@ from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import Gap, SafetyCount
 from bot.residents.answers import answer, as_json
 from bot.residents.cards import STAGES
-from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences
 from bot.residents.store import StoreRecorder, gap_report, referral_topics, safety_counts
 from bot.store import db
 

@@ -18,7 +18,8 @@ from bot import paths
 from bot.content.catalog import Catalog
 from bot.languages import FSI, PDI, SUPPORTED_LANGUAGES, is_rtl, native_name
 from bot.models import StatusReport
-from bot.residents.dialogue import Dialogue, MemoryPreferences
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences
 from bot.search.text import detect_language
 from tests.helpers import run_cli
 

@@ -81,3 +81,25 @@ def test_packaging_finds_every_sub_package():
         if "__pycache__" not in p.parts
     }
     assert on_disk <= found, on_disk - found
+
+
+BENCHMARKS = sorted((ROOT / "bench").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_benchmark_imports(path):
+    """A benchmark is run by hand or by bench/run_all.py, not by the tests: importing each one
+    here catches a module it imports that moved or was renamed."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it is executed
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+        del sys.modules[spec.name]
+    assert module.__doc__, f"{path.name} says what it measures in its docstring"

@@ -24,7 +24,7 @@ from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import Delivery
 from bot.newsletters.issues import DraftError, build_draft, create_issue, load_definitions, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
-from bot.residents.dialogue import issue_reply
+from bot.newsletters.render import issue_reply
 from bot.store import db
 from handlers.newsletter import outbox_bot
 from handlers.sender import BotSender

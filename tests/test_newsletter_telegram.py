@@ -7,15 +7,13 @@ JobQueue tick delivers; anyone else gets one short line and nothing changes.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlmodel import Session, select
 
 from bot.cli.wiring import open_core
 from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription, utcnow
 from bot.settings import Settings
-from handlers.newsletter import NewsletterService
+from handlers.app import assemble
 from tests.botapi import FakeBotApi
 from tests.helpers import wait_until
 from tests.tgharness import PollingBot
@@ -36,6 +34,7 @@ def core(tmp_path_factory, api):
             "ANKOMMEN_STATE_DIR": str(tmp_path_factory.mktemp("nl")),
             "TELEGRAM_BOT_TOKEN": api.token,
             "TELEGRAM_API_BASE_URL": api.base_url,
+            "ANKOMMEN_RATE_LIMIT": "60",
         }
     )
     c = open_core(settings)
@@ -53,12 +52,10 @@ def core(tmp_path_factory, api):
 
 @pytest.fixture(scope="module")
 def bot(core, api):
-    runner = PollingBot(core, api, rate_limit_per_minute=60)
-    service = NewsletterService(core, core.settings, runner.frontend, tick_seconds=0.3)
-    service.install(runner.app)
+    """The production wiring (``assemble``), with a fast outbox tick."""
+    runner = PollingBot(core, api, app=assemble(core, core.settings, newsletter_tick=0.3))
     runner.start()
     yield runner
-    asyncio.run_coroutine_threadsafe(service.shutdown(), runner._loop).result(20)
     runner.stop()
 
 

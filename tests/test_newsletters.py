@@ -379,7 +379,7 @@ def test_dialogue_toggles_and_rejects_forged_buttons(dialogue):
 def test_the_loopback_server_enforces_its_limits():
     """The server answers 429 with retry_after above L per second and within 1 s per chat."""
     from bot.chat.outbound import Outcome
-    from bot.residents.dialogue import Reply
+    from bot.chat.replies import Reply
 
     with FakeBotApi(rate_limit=5, per_chat_interval=1.0) as api:
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.residents.dialogue import CALLBACK_MAX_BYTES, Dialogue, MemoryPreferences
+from bot.chat.buttons import MAX_BYTES as CALLBACK_MAX_BYTES
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import MemoryPreferences
 from bot.search.text import detect_language, normalise, tokens
 
 from .test_dialogue import assert_valid_html

@@ -9,7 +9,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.chat.outbound import Attachment, Outcome
-from bot.residents.dialogue import Button, Reply
+from bot.chat.replies import Button, Reply
 from handlers.sender import BotSender, outcome_of
 from tests.botapi import FakeBotApi, Upload
 

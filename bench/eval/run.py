@@ -30,11 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from bot import db, paths  # noqa: E402
+from bot import paths  # noqa: E402
 from bot.content.catalog import Catalog  # noqa: E402
 from bot.content.importer import import_content  # noqa: E402
 from bot.content.load import load_content  # noqa: E402
 from bot.residents.answers import answer, as_json  # noqa: E402
+from bot.store import db  # noqa: E402
 
 INSCOPE = {
     "dev": ["questions.yaml", "questions_multilingual_a.yaml"],

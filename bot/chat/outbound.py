@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.residents.dialogue import Reply
+from bot.chat.replies import Reply
 
 
 class Outcome(StrEnum):

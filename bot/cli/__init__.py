@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from bot import paths
+from bot.cli import link as link_cli
 from bot.cli import staff as staff_cli
 
 log = logging.getLogger("ankommen")
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli import newsletter as newsletter_cli
 
     newsletter_cli.add_parser(sub)
+    link_cli.add_parser(sub)
     return p
 
 
@@ -151,10 +153,11 @@ def _cmd_run(args, settings) -> int:
 def _cmd_chat(args, settings) -> int:
     from bot.cli.console import ConsoleChat
     from bot.cli.wiring import open_core
-    from bot.residents.dialogue import MemoryPreferences
+    from bot.residents.ports import MemoryPreferences
 
     core = open_core(settings)
-    chat = ConsoleChat(core.dialogue(MemoryPreferences()))
+    conversation = core.conversation(core.dialogue(MemoryPreferences()))
+    chat = ConsoleChat(conversation)
     return chat.run(suggested_language=args.lang)
 
 
@@ -419,6 +422,7 @@ COMMANDS = {
     "staff": staff_cli.cmd_staff,
     "reminders": staff_cli.cmd_reminders,
     "report": staff_cli.cmd_report,
+    "link": link_cli.cmd_link,
 }
 
 if __name__ == "__main__":  # pragma: no cover

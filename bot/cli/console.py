@@ -1,4 +1,9 @@
-"""The console chat: drives the same dialogue as Telegram, buttons shown as numbered choices."""
+"""The console chat: drives the same router as Telegram, buttons shown as numbered choices.
+
+Everything a Telegram chat can do works here too, staff flows included: ``/start <invitation>``
+links the console's chat (id 0) to a staff member, and their status answers, ``/mymeasures``,
+``/away``, ``/report`` (in the console: a pointer to ``ankommen report``) and a coordinator's
+``/newsletter`` then go through the same desks."""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import html
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
+from bot.chat.replies import Button, Reply
+from bot.chat.router import Conversation, Inbound, Kind, SendFiles
 from bot.languages import is_rtl
-from bot.residents.dialogue import Button, Dialogue, Reply
 
 CONSOLE_USER = 0
 _TAG = re.compile(r"</?(b|i)>")
@@ -34,10 +41,19 @@ def render(reply: Reply, *, color: bool = False) -> tuple[str, list[Button]]:
 
 
 class ConsoleChat:
-    def __init__(self, dialogue: Dialogue, *, out: TextIO = sys.stdout, color: bool | None = None):
-        self.dialogue = dialogue
+    def __init__(
+        self,
+        conversation: Conversation,
+        *,
+        out: TextIO = sys.stdout,
+        color: bool | None = None,
+        files: Path | None = None,
+    ):
+        self.conversation = conversation
+        self.dialogue = conversation.dialogue
         self.out = out
         self.color = out.isatty() if color is None else color
+        self.files = files  # where /report's files go
         self.buttons: list[Button] = []
 
     def show(self, replies: list[Reply]) -> None:
@@ -53,8 +69,20 @@ class ConsoleChat:
         if line.isdigit() and self.buttons:
             index = int(line) - 1
             if 0 <= index < len(self.buttons):
-                return self.dialogue.handle_button(CONSOLE_USER, self.buttons[index].data)
-        return self.dialogue.handle_text(CONSOLE_USER, line)
+                return self._route(Inbound(CONSOLE_USER, Kind.BUTTON, self.buttons[index].data))
+        return self._route(Inbound(CONSOLE_USER, Kind.TEXT, line))
+
+    def _route(self, inbound: Inbound) -> list[Reply]:
+        outcome = self.conversation.handle(inbound)
+        for effect in outcome.effects:
+            if isinstance(effect, SendFiles) and self.files is None:
+                self.out.write("(the report is a file: write it with `ankommen report --out FILE`)\n\n")
+            elif isinstance(effect, SendFiles):
+                self.files.mkdir(parents=True, exist_ok=True)
+                for _kind, data, name, caption in effect.files:
+                    (self.files / name).write_bytes(data)
+                    self.out.write(f"{caption}: {self.files / name}\n")
+        return outcome.replies
 
     def run(self, read: Callable[[str], str] = input, suggested_language: str | None = None) -> int:
         self.out.write("Ankommen: type a question, a number to press a button, /quit to leave.\n\n")

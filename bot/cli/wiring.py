@@ -19,7 +19,8 @@ from bot.content.load import ContentError, load_content
 from bot.i18n import Translations
 from bot.models import Measure
 from bot.newsletters.issues import MemorySubscriptions, Newsletter, StoreSubscriptions, load_definitions
-from bot.residents.dialogue import Dialogue, Preferences, Recorder
+from bot.residents.dialogue import Dialogue
+from bot.residents.ports import Preferences, Recorder
 from bot.residents.store import StorePreferences, StoreRecorder
 from bot.settings import Settings
 from bot.store import db
@@ -78,6 +79,40 @@ class Core:
             correction_hours=self.settings.correction_hours,
             clock=clock or self.clock,
         )
+
+    def conversation(self, dialogue: Dialogue | None = None, *, desk=None):
+        """The one router on this core: the residents' dialogue, the staff desk, the coordinators'
+        newsletter desk and /report. The console and Telegram both drive it."""
+        from bot.chat.actor import PreferenceActors, StoreActors
+        from bot.chat.router import Conversation
+        from bot.newsletters.desk import NewsletterDesk
+
+        dialogue = dialogue or self.dialogue()
+        store = StoreActors(self.engine)
+        actors = (
+            store if isinstance(dialogue.prefs, StorePreferences) else PreferenceActors(dialogue.prefs, store)
+        )
+        newsletters = NewsletterDesk(
+            self.engine,
+            dialogue,
+            missing_language=self.settings.newsletter_missing_language,
+            timezone=self.settings.timezone,
+        )
+        return Conversation(
+            dialogue,
+            actors=actors,
+            staff=desk or self.staff_desk(),
+            newsletters=newsletters,
+            report=self.report_files,
+        )
+
+    def report_files(self) -> tuple[bytes, bytes]:
+        """The HTML report (chart embedded) and the chart alone, for /report."""
+        from bot.staff import report
+
+        data = report.for_core(self, now=self.clock())
+        png = report.chart_png(data, self.translations)
+        return report.render_html(data, self.translations, png).encode(), png
 
     def status_loop(self, desk=None):
         from bot.staff.loop import LoopConfig, StatusLoop

@@ -29,6 +29,9 @@ from babel.dates import format_datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
+from bot.chat.actor import StoreActors
+from bot.chat.buttons import Press, decode
+from bot.chat.replies import Button, Reply, esc, finish
 from bot.languages import isolate
 from bot.models import ComposeState, NewsletterIssue, StaffMember
 from bot.newsletters.issues import (
@@ -40,7 +43,7 @@ from bot.newsletters.issues import (
     start_sending,
     subscriber_count,
 )
-from bot.residents.dialogue import Button, Dialogue, Reply, button_number, esc
+from bot.residents.dialogue import Dialogue
 from bot.store import db
 
 MAX_OFFERED = 20  # issues a coordinator's buttons may act on at once (the newest)
@@ -59,38 +62,27 @@ class NewsletterDesk:
         self.dialogue = dialogue
         self.missing_language = missing_language
         self.tz = ZoneInfo(timezone)
+        self.actors = StoreActors(engine)
 
     @property
     def newsletters(self):
         return self.dialogue.subscriptions.newsletters
 
-    @db.retrying
-    def coordinator_language(self, chat_id: int) -> str | None:
-        """The coordinator's language, or None when the chat is not a coordinator's."""
-        with Session(self.engine) as s:
-            return s.exec(
-                select(StaffMember.language).where(
-                    StaffMember.chat_id == chat_id, StaffMember.role == "coordinator"
-                )
-            ).first()
-
-    def _lang(self, chat_id: int) -> str | None:
-        lang = self.coordinator_language(chat_id)
-        if lang is None:
-            return None
+    def _lang(self, member: StaffMember) -> str:
+        lang = member.language
         return lang if lang in self.dialogue.languages else self.dialogue.default_language
 
-    def refuse(self, chat_id: int, *, toast: bool = False) -> list[Reply]:
-        lang = self.dialogue.language_of(chat_id)
+    def refusal(self, lang: str, *, toast: bool = False) -> list[Reply]:
+        """Everyone but a coordinator: one short line, and nothing changes."""
         _ = self.dialogue.translations.get(lang).gettext
         text = esc(_("Only coordinators can use this command."))
-        return self.dialogue._finish([Reply(text, [], lang, toast=toast)])
+        return finish([Reply(text, [], lang, toast=toast)])
 
     # -- entry points --------------------------------------------------------------------------
-    def command(self, chat_id: int) -> list[Reply]:
-        lang = self._lang(chat_id)
-        if lang is None:
-            return self.refuse(chat_id)
+    def open(self, member: StaffMember) -> list[Reply]:
+        """/newsletter for a coordinator (the router checked the role): pick a newsletter; held
+        issues are listed with a send button."""
+        chat_id, lang = member.chat_id, self._lang(member)
         _ = self.dialogue.translations.get(lang).gettext
         rows = [[Button(n.title(lang), f"W:n:{n.id}")] for n in self.newsletters.values()]
         replies = [Reply(esc(_("Which newsletter do you want to write?")), rows, lang)]
@@ -108,7 +100,35 @@ class NewsletterDesk:
             replies.append(Reply(esc(text), self._confirm_row(lang, issue_id), lang))
         if held:
             self._offer(chat_id, [issue_id for issue_id, _at in held])
-        return self.dialogue._finish(replies)
+        return finish(replies)
+
+    # -- by chat id: the same desk for tests and tools, identity from the one resolver ----------
+    def _coordinator(self, chat_id: int) -> StaffMember | None:
+        actor = self.actors.resolve(chat_id)
+        return actor.member if actor.is_coordinator else None
+
+    def refuse(self, chat_id: int, *, toast: bool = False) -> list[Reply]:
+        return self.refusal(self.dialogue.language_of(chat_id), toast=toast)
+
+    def command(self, chat_id: int) -> list[Reply]:
+        member = self._coordinator(chat_id)
+        return self.open(member) if member is not None else self.refuse(chat_id)
+
+    def button(self, chat_id: int, data: str) -> list[Reply]:
+        member, press = self._coordinator(chat_id), decode(data)
+        if member is None:
+            return self.refuse(chat_id, toast=True)
+        if press is None or press.route.desk != "newsletters":
+            return [self.dialogue.expired(self._lang(member))]
+        return self.press(member, press)
+
+    def text(self, chat_id: int, text: str) -> list[Reply]:
+        member, newsletter = self._coordinator(chat_id), self._composing(chat_id)
+        if member is None or newsletter is None:
+            if member is None:
+                self._forget(chat_id)
+            return self.refuse(chat_id)
+        return self.issue_text(member, newsletter, text)
 
     def is_composing(self, chat_id: int) -> bool:
         return self._composing(chat_id) is not None
@@ -165,46 +185,39 @@ class NewsletterDesk:
             s.commit()
             return True
 
-    def button(self, chat_id: int, data: str) -> list[Reply]:
-        lang = self._lang(chat_id)
-        if lang is None:
-            return self.refuse(chat_id, toast=True)
+    def press(self, member: StaffMember, press: Press) -> list[Reply]:
+        """A decoded ``W:`` button of a coordinator (the router checked the role and the chat)."""
+        chat_id, lang = member.chat_id, self._lang(member)
         _ = self.dialogue.translations.get(lang).gettext
-        _w, action, arg = (data.split(":", 2) + ["", ""])[:3]
-        if action == "n" and arg in self.newsletters:
+        action, arg = press.head, press.args[0]
+        if action == "W:n" and arg in self.newsletters:
             self._compose(chat_id, arg)
             text = _(
                 "Send me the issue text. German comes first; put a line like # en before each other language."
             )
-            return self.dialogue._finish([Reply(esc(text), [], lang)])
-        issue_id = button_number(arg)
-        if action in ("s", "x") and issue_id is not None and self._take_offer(chat_id, issue_id):
+            return finish([Reply(esc(text), [], lang)])
+        if action in ("W:s", "W:x") and self._take_offer(chat_id, arg):
             try:
-                if action == "s":
-                    start_sending(self.engine, issue_id, missing_language=self.missing_language)
+                if action == "W:s":
+                    start_sending(self.engine, arg, missing_language=self.missing_language)
                     text = _("Issue {id} is being sent.")
                 else:
-                    discard(self.engine, issue_id)
+                    discard(self.engine, arg)
                     text = _("Issue {id} was discarded.")
             except IssueError:
                 text = _("This issue can no longer be sent or discarded.")
-            return self.dialogue._finish([Reply(esc(text.format(id=isolate(arg, lang))), [], lang)])
+            return finish([Reply(esc(text.format(id=isolate(str(arg), lang))), [], lang)])
         return [self.dialogue.expired(lang)]
 
-    def text(self, chat_id: int, text: str) -> list[Reply]:
-        """The issue text of a coordinator who picked a newsletter."""
-        lang = self._lang(chat_id)
-        newsletter = self._composing(chat_id)
-        if lang is None or newsletter is None:
-            if lang is None:
-                self._forget(chat_id)
-            return self.refuse(chat_id)
+    def issue_text(self, member: StaffMember, newsletter: str, text: str) -> list[Reply]:
+        """The issue text of a coordinator who picked ``newsletter``."""
+        chat_id, lang = member.chat_id, self._lang(member)
         _ = self.dialogue.translations.get(lang).gettext
         try:
             draft = build_draft(newsletter, text, self.newsletters, render=self._render)
         except DraftError as exc:
             reason = _("The text cannot be used: {reason}").format(reason=str(exc))
-            return self.dialogue._finish([Reply(esc(reason), [], lang)])
+            return finish([Reply(esc(reason), [], lang)])
         issue_id = create_issue(self.engine, draft)
         self._compose(chat_id, None, offer=issue_id)
         count = subscriber_count(self.engine, newsletter)
@@ -223,9 +236,9 @@ class NewsletterDesk:
             .format(id=isolate(str(issue_id), lang), count=isolate(str(count), lang))
         )
         return [
-            *self.dialogue._finish([Reply(esc(summary), [], lang)]),
+            *finish([Reply(esc(summary), [], lang)]),
             preview,
-            *self.dialogue._finish([Reply(esc(confirm), self._confirm_row(lang, issue_id), lang)]),
+            *finish([Reply(esc(confirm), self._confirm_row(lang, issue_id), lang)]),
         ]
 
     @db.retrying

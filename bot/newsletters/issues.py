@@ -257,7 +257,7 @@ Render = Callable[[str, dict[str, str], str], str]
 
 def default_render(newsletters: dict[str, Newsletter]) -> Render:
     """The dialogue's wording of an issue (title line, note, text), without a running dialogue."""
-    from bot.residents.dialogue import issue_reply  # bot.residents.dialogue imports this module
+    from bot.newsletters.render import issue_reply
 
     translations = _translations()
     return lambda newsletter, texts, lang: (

@@ -67,9 +67,9 @@ from sqlalchemy.engine import Engine
 
 from bot.chat.markup import SplitError, split_html
 from bot.chat.outbound import Attachment, Outcome, Sender, SendResult
+from bot.chat.replies import Reply
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
 from bot.newsletters.issues import OPEN_STATES, finish_done
-from bot.residents.dialogue import Reply
 from bot.store import db
 from bot.store.claims import claim_rows
 

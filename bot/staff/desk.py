@@ -1,6 +1,8 @@
 """The staff side of the conversation: linking, status prompts and answers, /mymeasures, /away.
 
-Transport-neutral like ``bot.residents.dialogue``: (chat, input) -> replies. Button data starts with ``K`` (staff; see the namespace in ``bot.residents.dialogue``):
+Transport-neutral like ``bot.residents.dialogue``: the router (``bot.chat.router``) resolves who
+the chat is and passes the linked member in; buttons arrive decoded by the one codec
+(``bot.chat.buttons``, the routes of desk ``staff``):
 
     K:s:<m>:<st>    choose a status for measure m (st: one letter, see STATUS_CODES)
     K:p:<m>:<pct>   set the progress (0, 25, 50, 75, 100)
@@ -28,10 +30,13 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_percent
 
+from bot.chat.actor import StoreActors
+from bot.chat.buttons import Press, decode
+from bot.chat.paging import paginate
+from bot.chat.replies import Button, Reply, esc, finish, status_label
 from bot.content.catalog import Catalog, pick_text
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
-from bot.residents.dialogue import Button, Reply, button_number, esc, finish, paginate, status_label
 from bot.residents.scrub import strip_controls
 from bot.staff.directory import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
 from bot.store.throttle import StoreThrottle
@@ -43,7 +48,6 @@ CODE_OF = {v: k for k, v in STATUS_CODES.items()}
 PROGRESS_STEPS = (0, 25, 50, 75, 100)
 WRONG_CODES_PER_HOUR = 5
 STAFF_COMMANDS = ("mymeasures", "away", "report")
-CHATS_TTL = 60.0
 
 
 @dataclass
@@ -79,17 +83,7 @@ class StaffDesk:
         self.wrong_codes = StoreThrottle(
             directory.engine, "invite", WRONG_CODES_PER_HOUR, timedelta(hours=1), clock=clock
         )
-        self._chats: set[int] = set()
-        self._chats_at = -CHATS_TTL
-
-    # -- routing helpers for the transport --------------------------------------------------
-    def is_staff_chat(self, chat_id: int) -> bool:
-        """Cheap check for every message: linked staff chats, re-read at most once a minute."""
-        now = self.monotonic()
-        if now - self._chats_at > CHATS_TTL:
-            self._chats = self.directory.linked_chats()
-            self._chats_at = now
-        return chat_id in self._chats
+        self.actors = StoreActors(directory.engine)
 
     def today(self) -> date:
         return self.clock().astimezone(self.tz).date()
@@ -131,7 +125,6 @@ class StaffDesk:
             )
         outcome, member, moved_from = self.directory.link(chat_id, payload, now=self.clock())
         if outcome is LinkOutcome.LINKED:
-            self._chats.add(chat_id)
             lang = member.language
             _ = self._gettext(lang)
             # Whole sentences, and the name and organisation as labelled lines: a sentence built
@@ -148,7 +141,6 @@ class StaffDesk:
             replies = finish([Reply(text, [], lang)])
             if moved_from is None:
                 return Linking(replies, member)
-            self._chats.discard(moved_from)
             log.info("staff %s: the link moved to another chat; the previous chat is told", member.id)
             notice = _(
                 "Your staff access to Ankommen has just been linked to another Telegram chat with an "
@@ -190,22 +182,28 @@ class StaffDesk:
         )
 
     # -- commands -----------------------------------------------------------------------------
-    def command(self, chat_id: int, command: str, args: str, *, language: str = "de") -> list[Reply]:
-        member = self.directory.by_chat(chat_id)
-        if member is None:
-            _ = self._gettext(language)
-            return finish(
-                [Reply(esc(_("This command is for staff members who have been invited.")), [], language)]
-            )
-        lang = member.language
+    COMMANDS = STAFF_COMMANDS
+
+    @staticmethod
+    def is_invitation(payload: str) -> bool:
+        """Whether a /start payload is a staff invitation (its own prefix and length)."""
+        return looks_like_code(payload)
+
+    def not_staff(self, lang: str) -> list[Reply]:
+        _ = self._gettext(lang)
+        return finish([Reply(esc(_("This command is for staff members who have been invited.")), [], lang)])
+
+    def coordinators_only(self, member: StaffMember) -> list[Reply]:
+        _ = self._gettext(member.language)
+        return finish([Reply(esc(_("Only coordinators can request the report.")), [], member.language)])
+
+    def run_command(self, member: StaffMember, command: str, args: str) -> list[Reply]:
+        """/mymeasures and /away for a linked member (the router checked who it is)."""
         if command == "mymeasures":
             return finish([self.my_measures(member, 0)])
         if command == "away":
             return finish([self.away(member, args.strip())])
-        if command == "report" and member.role != "coordinator":
-            _ = self._gettext(lang)
-            return finish([Reply(esc(_("Only coordinators can request the report.")), [], lang)])
-        return []
+        return self.coordinators_only(member)
 
     def my_measures(self, member: StaffMember, page: int) -> Reply:
         lang = member.language
@@ -342,77 +340,78 @@ class StaffDesk:
         return finish([Reply("\n".join(lines), [], lang)])[0]
 
     # -- buttons --------------------------------------------------------------------------------
-    def button(self, chat_id: int, data: str) -> list[Reply]:
-        member = self.directory.by_chat(chat_id)
-        replies = self._button(member, data) if member is not None else None
+    def press(self, member: StaffMember | None, press: Press | None) -> list[Reply]:
+        """A decoded staff button, for the member linked to the chat (None: not staff)."""
+        replies = self._press(member, press) if member is not None and press is not None else None
         if replies is None:
             log.warning(
-                "refused a staff button: %s",
-                "unlinked chat" if member is None else "not permitted or malformed",
+                "refused a staff button: %s", "unlinked chat" if member is None else "not permitted or stale"
             )
             lang = member.language if member else "de"
             _ = self._gettext(lang)
             replies = [Reply(esc(_("You cannot report on this measure.")), [], lang, toast=True)]
         return finish(replies)
 
-    def _button(self, member: StaffMember, data: str) -> list[Reply] | None:
-        parts = data.split(":")
-        if len(parts) < 3 or parts[0] != "K":
-            return None
-        kind, arg = parts[1], parts[2]
-        number = button_number(arg)
-        if kind == "l" and len(parts) == 3 and number is not None:
+    def _press(self, member: StaffMember, press: Press) -> list[Reply] | None:
+        head, args = press.head, press.args
+        if head == "K:l":
             try:
-                return [self.my_measures(member, number)]
+                return [self.my_measures(member, args[0])]
             except IndexError:
                 return None
-        if kind == "c" and len(parts) == 3 and number is not None:
-            return self._correct(member, number)
-        measure = arg
-        today = self.today()
-        if not self.directory.may_report(member, measure, today):
+        if head == "K:c":
+            return self._correct(member, args[0])
+        measure = args[0]
+        if not self.directory.may_report(member, measure, self.today()):
             return None
-        if kind == "r" and len(parts) == 3:
+        if head == "K:r":
             return [self.prompt(member, measure)]
-        if kind == "s" and len(parts) == 4 and parts[3] in STATUS_CODES:
-            draft = self.directory.draft(member.id)
-            corrects = draft.corrects_id if draft and draft.measure_number == measure else None
-            draft = StatusDraft(
-                staff_id=member.id,
-                measure_number=measure,
-                status=STATUS_CODES[parts[3]],
-                corrects_id=corrects,
-            )
-            return [self._confirm_screen(member, self.directory.save_draft(draft))]
+        if head == "K:s":
+            return self._choose_status(member, measure, args[1])
         draft = self.directory.draft(member.id)
-        if kind == "y" and len(parts) == 3 and (draft is None or draft.measure_number != measure):
+        if head == "K:y" and (draft is None or draft.measure_number != measure):
             return self._already_saved(member, measure)  # a second tap on Save
         if draft is None or draft.measure_number != measure:
             return None
-        if kind == "p" and len(parts) == 4 and button_number(parts[3]) in PROGRESS_STEPS:
-            draft.progress = button_number(parts[3])
-            draft.awaiting_note = False
-            return [self._confirm_screen(member, self.directory.save_draft(draft))]
-        if kind == "n" and len(parts) == 3:
+        return self._edit_draft(member, draft, head, args)
+
+    def _choose_status(self, member: StaffMember, measure: str, code: str) -> list[Reply] | None:
+        if code not in STATUS_CODES:
+            return None
+        draft = self.directory.draft(member.id)
+        corrects = draft.corrects_id if draft and draft.measure_number == measure else None
+        draft = StatusDraft(
+            staff_id=member.id, measure_number=measure, status=STATUS_CODES[code], corrects_id=corrects
+        )
+        return [self._confirm_screen(member, self.directory.save_draft(draft))]
+
+    def _edit_draft(
+        self, member: StaffMember, draft: StatusDraft, head: str, args: tuple
+    ) -> list[Reply] | None:
+        measure, lang = draft.measure_number, member.language
+        _ = self._gettext(lang)
+        if head == "K:p":
+            if args[1] not in PROGRESS_STEPS:
+                return None
+            draft.progress, draft.awaiting_note = args[1], False
+        elif head == "K:n":
             draft.awaiting_note = True
             self.directory.save_draft(draft)
-            _ = self._gettext(member.language)
             text = _("Please type your note (at most {count} characters).").format(count=MAX_NOTE)
-            return [Reply(esc(text), [[Button(_("Skip the note"), f"K:b:{measure}")]], member.language)]
-        if kind == "b" and len(parts) == 3:
+            return [Reply(esc(text), [[Button(_("Skip the note"), f"K:b:{measure}")]], lang)]
+        elif head == "K:b":
             draft.awaiting_note = False
-            return [self._confirm_screen(member, self.directory.save_draft(draft))]
-        if kind == "y" and len(parts) == 3:
+        elif head == "K:y":
             return [self._save(member, draft)]
-        if kind == "x" and len(parts) == 3:
+        elif head == "K:x":
             self.directory.drop_draft(member.id)
-            _ = self._gettext(member.language)
-            return [Reply(esc(_("Cancelled. Nothing was saved.")), [], member.language)]
-        return None
+            return [Reply(esc(_("Cancelled. Nothing was saved.")), [], lang)]
+        else:
+            return None
+        return [self._confirm_screen(member, self.directory.save_draft(draft))]
 
-    def text(self, chat_id: int, text: str) -> list[Reply] | None:
+    def note(self, member: StaffMember | None, text: str) -> list[Reply] | None:
         """A typed message from staff: the note of an answer in progress, else None (not ours)."""
-        member = self.directory.by_chat(chat_id)
         if member is None:
             return None
         draft = self.directory.draft(member.id)
@@ -431,6 +430,26 @@ class StaffDesk:
         draft.awaiting_note = False
         replies.append(self._confirm_screen(member, self.directory.save_draft(draft)))
         return finish(replies)
+
+    # -- by chat id: the same desk for the CLI and tests, identity from the one resolver ---------
+    def member_of(self, chat_id: int) -> StaffMember | None:
+        return self.actors.resolve(chat_id).member
+
+    def button(self, chat_id: int, data: str) -> list[Reply]:
+        press = decode(data)
+        member = self.member_of(chat_id) if press is not None and press.route.desk == "staff" else None
+        return self.press(member, press)
+
+    def text(self, chat_id: int, text: str) -> list[Reply] | None:
+        return self.note(self.member_of(chat_id), text)
+
+    def command(self, chat_id: int, command: str, args: str, *, language: str = "de") -> list[Reply]:
+        member = self.member_of(chat_id)
+        if member is None:
+            return self.not_staff(language)
+        if command == "report" and member.role != "coordinator":
+            return self.coordinators_only(member)
+        return [] if command == "report" else self.run_command(member, command, args)
 
     def _confirm_screen(self, member: StaffMember, draft: StatusDraft) -> Reply:
         lang = member.language

@@ -50,8 +50,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.chat.outbound import Outcome, Sender
+from bot.chat.replies import Reply
 from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
-from bot.residents.dialogue import Reply
 from bot.staff.desk import StaffDesk
 from bot.staff.directory import is_away, measure_key
 from bot.staff.schedule import add_months, is_working_day, next_slot

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
 from sqlmodel import Session, select
 
+from bot.chat.replies import status_label
 from bot.content.catalog import Catalog, pick_text
 from bot.i18n import Translations
 from bot.models import STATUS_VALUES, Prompt, StaffMember, StatusReport
-from bot.residents.dialogue import status_label
 from bot.residents.scrub import strip_controls
 from bot.staff.directory import measure_key
 

@@ -26,7 +26,8 @@ from bot.chat.markup import TELEGRAM_TEXT_LIMIT, plain_text, split_html, utf16_l
 from bot.cli.wiring import open_core
 from bot.models import NewsletterIssue, StatusDraft
 from bot.newsletters.desk import NewsletterDesk
-from bot.newsletters.issues import build_draft, create_issue
+from bot.newsletters.drafts import build_draft
+from bot.newsletters.issues import create_issue
 from bot.residents.dialogue import CALLBACK_MAX_BYTES, Reply
 from bot.settings import Settings
 from bot.staff.desk import STAFF_COMMANDS, STATUS_CODES

@@ -5,6 +5,12 @@
   it; ``cancelled`` from any state before ``sent``. ``start_sending`` creates the outbox (one
   ``Delivery`` per active subscriber) and sets ``sending`` in one transaction;
   ``bot/newsletters/outbox.py`` delivers.
+* **Retries.** Every function here that touches the store is one unit of work under
+  ``db.retrying`` (``bot/store/db.py``): a transient store error runs it again from the start.
+  Each checks the issue's state in its ``WHERE``, so running one again after a ``COMMIT`` that
+  did happen (the connection was lost during it) changes nothing more: at worst it reports an
+  error or a count of 0. The exception is ``create_issue``, which may then leave a second draft
+  (never sent unless someone sends it).
 
 Definitions are ``bot/newsletters/definitions.py``, subscriptions ``subscriptions.py``, drafts
 (Markdown to Telegram HTML) ``drafts.py``, counts for ``status`` and ``list`` ``stats.py``.
@@ -38,6 +44,7 @@ class IssueError(ValueError):
     """An operation the issue's state does not allow, or an unknown issue."""
 
 
+@db.retrying
 def create_issue(engine: Engine, draft: Draft) -> int:
     with Session(engine) as s:
         issue = NewsletterIssue(
@@ -48,6 +55,7 @@ def create_issue(engine: Engine, draft: Draft) -> int:
         return issue.id
 
 
+@db.retrying
 def get_issue(engine: Engine, issue_id: int) -> NewsletterIssue:
     with Session(engine) as s:
         issue = s.get(NewsletterIssue, issue_id)
@@ -78,18 +86,21 @@ def _transition(engine: Engine, issue_id: int, allowed: tuple[str, ...], **value
         return before
 
 
+@db.retrying
 def schedule(engine: Engine, issue_id: int, at: datetime, *, now: datetime | None = None) -> None:
     if at <= (now or utcnow()):
         raise IssueError("the time must be in the future")
     _transition(engine, issue_id, ("draft", "scheduled", "held"), state="scheduled", scheduled_at=at)
 
 
+@db.retrying
 def discard(engine: Engine, issue_id: int) -> None:
     """Discard a draft or a held issue (a coordinator's "Discard"): never one being sent or
     scheduled, which only ``cancel`` (the operator's command) stops."""
     _transition(engine, issue_id, ("draft", "held"), state="cancelled", finished_at=utcnow())
 
 
+@db.retrying
 def cancel(engine: Engine, issue_id: int) -> int:
     """Cancel an issue not yet sent; deliveries not yet started are cancelled too (returns how many)."""
     with Session(engine) as s:
@@ -141,6 +152,16 @@ def resend_unknown(engine: Engine, issue_id: int) -> int:
         return n
 
 
+def delivery_state(lang: str, texts: dict[str, str], missing_language: str) -> str:
+    """A new delivery's state: ``skipped`` when the issue lacks ``lang`` and has no German text
+    to fall back on, or the policy is ``skip``; else ``pending``."""
+    if lang in texts:
+        return "pending"
+    if "de" not in texts or missing_language == "skip":
+        return "skipped"
+    return "pending"
+
+
 @db.retrying
 def start_sending(engine: Engine, issue_id: int, *, missing_language: str = "german") -> int:
     """Make the outbox and set ``sending``, in one transaction; returns the rows created.
@@ -175,11 +196,7 @@ def start_sending(engine: Engine, issue_id: int, *, missing_language: str = "ger
             if chat_id in have:
                 continue
             lang = resident_lang or sub_lang
-            state = "pending"
-            if lang not in issue.texts and "de" not in issue.texts:
-                state = "skipped"
-            elif lang not in issue.texts and missing_language == "skip":
-                state = "skipped"
+            state = delivery_state(lang, issue.texts, missing_language)
             rows.append({"issue_id": issue_id, "chat_id": chat_id, "language": lang, "state": state})
         if rows:
             s.execute(sa.insert(Delivery), rows)

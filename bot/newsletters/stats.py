@@ -1,6 +1,6 @@
 """Where newsletter issues stand: delivery counts per state and language, the list of issues,
 and how many subscribers a newsletter has (``ankommen newsletter status`` / ``list``, the
-coordinators' desk).
+coordinators' desk). Read-only; each function is one retried unit (``bot/store/db.py``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from sqlmodel import Session, select
 
 from bot.models import Delivery, NewsletterIssue, Subscription
 from bot.newsletters.issues import get_issue
+from bot.store import db
 
 
+@db.retrying
 def status(engine: Engine, issue_id: int) -> dict:
     """Counts per delivery state and per language, for ``ankommen newsletter status``."""
     issue = get_issue(engine, issue_id)
@@ -43,6 +45,7 @@ def status(engine: Engine, issue_id: int) -> dict:
     }
 
 
+@db.retrying
 def list_issues(engine: Engine) -> list[dict]:
     with Session(engine) as s:
         issues = s.exec(
@@ -68,6 +71,7 @@ def list_issues(engine: Engine) -> list[dict]:
     ]
 
 
+@db.retrying
 def subscriber_count(engine: Engine, newsletter: str) -> int:
     with Session(engine) as s:
         return s.exec(

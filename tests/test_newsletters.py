@@ -26,7 +26,8 @@ from bot.newsletters.issues import (
     schedule,
     start_sending,
 )
-from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
+from bot.newsletters.outbox import Outbox, issue_renderer
+from bot.newsletters.outbox_store import OutboxStore
 from bot.newsletters.stats import status
 from bot.newsletters.subscriptions import StoreSubscriptions
 from bot.residents.store import StorePreferences

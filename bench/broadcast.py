@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bot import db  # noqa: E402
+from bot.store import db  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
 from tests.helpers import seed_subscribers  # noqa: E402
 

@@ -23,7 +23,8 @@ from telegram.ext import (
 )
 
 from bot.newsletters.issues import promote_due
-from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
+from bot.newsletters.outbox import Outbox, issue_renderer
+from bot.newsletters.outbox_store import OutboxStore
 from handlers.request import RetryingRequest
 from handlers.sender import BotSender
 

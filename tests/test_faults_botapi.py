@@ -21,7 +21,9 @@ from bot.chat.outbound import Outcome
 from bot.cli.wiring import open_core
 from bot.content.importer import import_content
 from bot.models import Delivery, Prompt
-from bot.newsletters.issues import build_draft, create_issue, load_definitions, start_sending
+from bot.newsletters.definitions import load_definitions
+from bot.newsletters.drafts import build_draft
+from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.settings import Settings
 from bot.store import db

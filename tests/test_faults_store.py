@@ -20,14 +20,11 @@ from bot.cli.wiring import open_core
 from bot.content.catalog import Catalog
 from bot.content.importer import import_content
 from bot.models import Delivery, Resident, StatusReport, Subscription
-from bot.newsletters.issues import (
-    StoreSubscriptions,
-    build_draft,
-    create_issue,
-    load_definitions,
-    start_sending,
-)
+from bot.newsletters.definitions import load_definitions
+from bot.newsletters.drafts import build_draft
+from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
+from bot.newsletters.subscriptions import StoreSubscriptions
 from bot.settings import Settings
 from bot.staff.directory import StaffDirectory
 from bot.store import db

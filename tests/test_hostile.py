@@ -28,7 +28,8 @@ from bot.chat.replies import Reply
 from bot.cli.wiring import open_core
 from bot.models import NewsletterIssue, StatusDraft
 from bot.newsletters.desk import NewsletterDesk
-from bot.newsletters.issues import build_draft, create_issue
+from bot.newsletters.drafts import build_draft
+from bot.newsletters.issues import create_issue
 from bot.settings import Settings
 from bot.staff.desk import STAFF_COMMANDS, STATUS_CODES
 from bot.staff.directory import MAX_NOTE, LinkOutcome

@@ -22,7 +22,9 @@ from bot.chat.markup import measure, split_html
 from bot.i18n import Translations
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.models import Delivery
-from bot.newsletters.issues import DraftError, build_draft, create_issue, load_definitions, start_sending
+from bot.newsletters.definitions import load_definitions
+from bot.newsletters.drafts import DraftError, build_draft
+from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.newsletters.render import issue_reply
 from bot.store import db

@@ -146,7 +146,9 @@ def test_a_coordinators_buttons_act_only_on_issues_the_bot_showed_them(bot, api,
     ``W:x:<id>`` cancelled an issue being sent. Now a button acts only on the draft this
     coordinator previewed, or a held issue ``/newsletter`` listed to them."""
     from bot import paths
-    from bot.newsletters.issues import build_draft, create_issue, load_definitions
+    from bot.newsletters.definitions import load_definitions
+    from bot.newsletters.drafts import build_draft
+    from bot.newsletters.issues import create_issue
 
     newsletters = load_definitions(paths.DATA_DIR)
     cli = create_issue(core.engine, build_draft("1.32", "Ein Entwurf von der Kommandozeile", newsletters))

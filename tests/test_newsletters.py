@@ -15,23 +15,21 @@ from sqlmodel import Session, select
 from bot import paths
 from bot.content.load import load_content
 from bot.models import Delivery, NewsletterIssue, Subscription, utcnow
+from bot.newsletters.definitions import load_definitions
+from bot.newsletters.drafts import DraftError, build_draft, markdown_to_html, parse_draft
 from bot.newsletters.issues import (
-    DraftError,
     IssueError,
-    StoreSubscriptions,
-    build_draft,
     cancel,
     create_issue,
-    load_definitions,
-    markdown_to_html,
-    parse_draft,
     promote_due,
     resend_unknown,
     schedule,
     start_sending,
-    status,
 )
-from bot.newsletters.outbox import Outbox, OutboxStore, issue_renderer
+from bot.newsletters.outbox import Outbox, issue_renderer
+from bot.newsletters.outbox_store import OutboxStore
+from bot.newsletters.stats import status
+from bot.newsletters.subscriptions import StoreSubscriptions
 from bot.residents.store import StorePreferences
 from bot.store import db
 from handlers.newsletter import outbox_bot

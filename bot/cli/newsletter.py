@@ -61,7 +61,8 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def run(args, settings) -> int:
-    from bot.newsletters.issues import DraftError, IssueError
+    from bot.newsletters.drafts import DraftError
+    from bot.newsletters.issues import IssueError
 
     try:
         return COMMANDS[args.newsletter_command](args, settings)
@@ -79,7 +80,9 @@ def _engine(settings):
 
 
 def _draft(args, settings) -> int:
-    from bot.newsletters.issues import DraftError, create_issue, load_definitions, parse_draft
+    from bot.newsletters.definitions import load_definitions
+    from bot.newsletters.drafts import DraftError, parse_draft
+    from bot.newsletters.issues import create_issue
 
     try:
         text = args.file.read_text(encoding="utf-8")
@@ -218,7 +221,7 @@ def _resend_unknown(args, settings) -> int:
 
 
 def _deliver_now_or_leave(args, settings, engine) -> int:
-    from bot.newsletters.issues import status
+    from bot.newsletters.stats import status
 
     if args.no_wait:
         print(f"Issue {args.id} is sending; the running bot delivers it.")
@@ -230,8 +233,8 @@ def _deliver_now_or_leave(args, settings, engine) -> int:
 
 async def _deliver(issue_id: int, settings, engine) -> None:
     from bot.cli.wiring import open_core
-    from bot.newsletters.issues import status
     from bot.newsletters.outbox import Outbox, issue_renderer
+    from bot.newsletters.stats import status
     from handlers.newsletter import CONCURRENCY, outbox_bot
     from handlers.sender import BotSender
 
@@ -301,7 +304,7 @@ def _status_text(s: dict) -> str:
 
 
 def _status(args, settings) -> int:
-    from bot.newsletters.issues import status
+    from bot.newsletters.stats import status
 
     s = status(_engine(settings), args.id)
     print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else _status_text(s))
@@ -309,7 +312,7 @@ def _status(args, settings) -> int:
 
 
 def _list(args, settings) -> int:
-    from bot.newsletters.issues import list_issues
+    from bot.newsletters.stats import list_issues
 
     issues = list_issues(_engine(settings))
     if args.json:

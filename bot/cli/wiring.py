@@ -18,7 +18,8 @@ from bot.content.importer import ImportResult, import_content
 from bot.content.load import ContentError, load_content
 from bot.i18n import Translations
 from bot.models import Measure
-from bot.newsletters.issues import MemorySubscriptions, Newsletter, StoreSubscriptions, load_definitions
+from bot.newsletters.definitions import Newsletter, load_definitions
+from bot.newsletters.subscriptions import MemorySubscriptions, StoreSubscriptions
 from bot.residents.dialogue import Dialogue
 from bot.residents.ports import Preferences, Recorder
 from bot.residents.store import StorePreferences, StoreRecorder

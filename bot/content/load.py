@@ -18,6 +18,7 @@ Adding a language is adding a folder ``data/i18n/<lang>/`` with those files.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import yaml
 
 from bot.content.seed import normalise_ws, parse_seed
 from bot.languages import SUPPORTED_LANGUAGES
+from bot.newsletters.definitions import FILE_NAME, path_in, read_entries
 
 # libyaml's safe loader when PyYAML has it (10x faster at every start), else the pure-Python one
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -95,9 +97,14 @@ class Content:
     newsletters: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _read_yaml(path: Path, problems: list[Problem], root: Path) -> Any:
+def _read_yaml(
+    path: Path, problems: list[Problem], root: Path, parse: Callable[[Path], Any] | None = None
+) -> Any:
+    """``path`` as YAML (or through ``parse``); a missing or malformed file is a problem."""
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     try:
+        if parse is not None:
+            return parse(path)
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except FileNotFoundError:
         problems.append(Problem(rel, "-", "file is missing"))
@@ -159,9 +166,8 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
                     "machine": entry.get("machine", True) is not False,
                     "source_de": entry.get("source_de"),
                 }
-    content.newsletters = (_read_yaml(root / "newsletters.yaml", problems, root) or {}).get(
-        "newsletters"
-    ) or []
+    # The one reader of newsletters.yaml is bot/newsletters/definitions.py.
+    content.newsletters = _read_yaml(path_in(root), problems, root, parse=read_entries) or []
     problems.extend(validate(content))
     problems.extend(validate_newsletters(content))
     return content, problems
@@ -303,7 +309,7 @@ def validate(content: Content) -> list[Problem]:
 def validate_newsletters(content: Content) -> list[Problem]:
     """Each newsletter is a measure with a newsletter offer, and has a text in every language."""
     p: list[Problem] = []
-    file = "newsletters.yaml"
+    file = FILE_NAME
     numbers = {m.get("number") for m in content.measures}
     offers = {o.get("id"): o for o in content.offers}
     seen: set[str] = set()

@@ -34,15 +34,9 @@ from bot.chat.buttons import Press, decode
 from bot.chat.replies import Button, Reply, esc, finish
 from bot.languages import isolate
 from bot.models import ComposeState, NewsletterIssue, StaffMember
-from bot.newsletters.issues import (
-    DraftError,
-    IssueError,
-    build_draft,
-    create_issue,
-    discard,
-    start_sending,
-    subscriber_count,
-)
+from bot.newsletters.drafts import DraftError, build_draft
+from bot.newsletters.issues import IssueError, create_issue, discard, start_sending
+from bot.newsletters.stats import subscriber_count
 from bot.residents.dialogue import Dialogue
 from bot.store import db
 

@@ -32,7 +32,8 @@ from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.i18n import Translations
 from bot.languages import SUPPORTED_LANGUAGES, normalise_code
-from bot.newsletters.issues import MemorySubscriptions, Subscriptions, load_definitions
+from bot.newsletters.definitions import load_definitions
+from bot.newsletters.subscriptions import MemorySubscriptions, Subscriptions
 from bot.residents import links
 from bot.residents.account import AccountScreens
 from bot.residents.browse import BrowseScreens

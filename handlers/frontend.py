@@ -208,12 +208,12 @@ class TelegramFrontend:
         context.actor = outcome.actor
         if outcome.actor is not None and outcome.actor.lang:
             self._remember_language(update.update_id, outcome.actor.lang)
+        await self._perform(context.bot, outcome.effects)  # a staff menu is set before the welcome
         query = update.callback_query
         if query is not None:
             await self._answer_press(query, context.bot, inbound.chat_id, outcome.replies)
         else:
             await self.send(context.bot, inbound.chat_id, outcome.replies)
-        await self._perform(context.bot, outcome.effects)
         self._languages.pop(update.update_id, None)
 
     def _inbound(self, update: Update, username: str | None) -> Inbound | None:

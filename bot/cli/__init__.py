@@ -346,7 +346,8 @@ def _cmd_import(args, settings) -> int:
 
 def _cmd_data(args, settings) -> int:
     from bot.content import checks as content_checks
-    from bot.content.load import check_against_seed, load_content
+    from bot.content.load import load_content
+    from bot.content.validate import check_against_seed
 
     root = args.dir or settings.data_dir
     content, problems = load_content(root)

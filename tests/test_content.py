@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from bot import paths
-from bot.content.load import CONTACT_FIELDS, check_against_seed
+from bot.content.load import CONTACT_FIELDS
 from bot.content.seed import normalise_ws, parse_seed
+from bot.content.validate import check_against_seed
 
 from .helpers import run_cli
 

@@ -15,17 +15,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 KINDS = ("measure", "offer", "language")
 
 
-def add_parser(sub) -> None:
+def register(sub) -> dict[str, Callable[..., int]]:
     p = sub.add_parser("link", help="a resident's deep link and its QR code (PNG, SVG) for a poster")
     p.add_argument("kind", choices=KINDS)
     p.add_argument("key", help="a measure number (4.14), an offer id, or a language code")
     p.add_argument("--lang", help="open the card in this language (unless the resident chose one)")
     p.add_argument("--out", type=Path, default=Path("."), help="folder for the QR code files")
+    return {"link": cmd_link}
 
 
 def _fail(message: str) -> int:

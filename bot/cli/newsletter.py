@@ -1,10 +1,10 @@
 """``ankommen newsletter …``: draft, preview, schedule, send, cancel, status, list.
 
-Wired into ``bot/cli/__init__.py`` (the composition root) by ``add_parser`` and ``run``. Bad input (a
-malformed draft, an unknown id, a wrong state) gets one clear line on stderr, exit code 1, and
-changes nothing. ``send`` delivers in this process with a progress bar on stderr and progress
-lines in the log; if the bot is running too, both deliver side by side without sending anything
-twice (each holds ``ANKOMMEN_NEWSLETTER_RATE``; see ``bot/newsletters/outbox.py``).
+Wired into ``bot/cli/__init__.py`` (the composition root) by ``register``. Bad input (a malformed
+draft, an unknown id, a wrong state) gets one clear line on stderr, exit code 1, and changes
+nothing. ``send`` delivers in this process (``bot/cli/newsletter_send.py``) with a progress bar on
+stderr and progress lines in the log; if the bot is running too, both deliver side by side without
+sending anything twice (each holds ``ANKOMMEN_NEWSLETTER_RATE``; see ``bot/newsletters/outbox.py``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.chat.markup import SplitError, plain_text, split_html
+from bot.cli.newsletter_send import deliver_now_or_leave, status_text
 
 
-def add_parser(sub) -> None:
+def register(sub) -> dict[str, Callable[..., int]]:
     nl = sub.add_parser("newsletter", help="newsletter issues: draft, preview, schedule, send, status")
     cmds = nl.add_subparsers(dest="newsletter_command", required=True, metavar="SUBCOMMAND")
     draft = cmds.add_parser("draft", help="store a draft from a Markdown file with front matter")
@@ -53,6 +55,7 @@ def add_parser(sub) -> None:
     status.add_argument("--json", action="store_true")
     lst = cmds.add_parser("list", help="all issues")
     lst.add_argument("--json", action="store_true")
+    return {"newsletter": run}
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -199,7 +202,7 @@ def _send(args, settings) -> int:
     created = start_sending(engine, args.id, missing_language=settings.newsletter_missing_language)
     if created:
         print(f"Issue {args.id}: {created} deliveries queued.", file=sys.stderr)
-    return _deliver_now_or_leave(args, settings, engine)
+    return deliver_now_or_leave(args, settings, engine)
 
 
 def _resend_unknown(args, settings) -> int:
@@ -217,97 +220,14 @@ def _resend_unknown(args, settings) -> int:
         "those of them that did arrive will arrive twice.",
         file=sys.stderr,
     )
-    return _deliver_now_or_leave(args, settings, engine)
-
-
-def _deliver_now_or_leave(args, settings, engine) -> int:
-    from bot.newsletters.stats import status
-
-    if args.no_wait:
-        print(f"Issue {args.id} is sending; the running bot delivers it.")
-        return 0
-    asyncio.run(_deliver(args.id, settings, engine))
-    print(_status_text(status(engine, args.id)))
-    return 0
-
-
-async def _deliver(issue_id: int, settings, engine) -> None:
-    from bot.cli.wiring import open_core
-    from bot.newsletters.outbox import Outbox, issue_renderer
-    from bot.newsletters.stats import status
-    from handlers.newsletter import CONCURRENCY, outbox_bot
-    from handlers.sender import BotSender
-
-    core = open_core(settings, sync_content=None)
-    bot = outbox_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
-    progress = Progress(sys.stderr)
-    async with bot:
-        outbox = Outbox(
-            engine,
-            BotSender(bot),
-            issue_renderer(core.dialogue()),
-            rate=settings.newsletter_rate,
-            concurrency=CONCURRENCY,
-            lease=settings.newsletter_lease,
-        )
-        run = asyncio.create_task(outbox.run(issue_ids=[issue_id], until_done=True))
-        while not run.done():
-            progress.show(await asyncio.to_thread(status, engine, issue_id))
-            await asyncio.wait([run], timeout=0.5)
-        await run
-    progress.show(await asyncio.to_thread(status, engine, issue_id), final=True)
-
-
-class Progress:
-    """A one-line progress bar on a terminal; a line every few seconds when stderr is a file."""
-
-    WIDTH = 30
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last_line = 0.0
-
-    def show(self, summary: dict, final: bool = False) -> None:
-        import time
-
-        total = summary["total"] or 1
-        states = summary["states"]
-        done = summary["total"] - sum(states.get(s, 0) for s in ("pending", "claimed", "sending"))
-        filled = int(self.WIDTH * done / total)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        detail = " ".join(f"{k} {v}" for k, v in states.items())
-        line = f"[{bar}] {done}/{summary['total']}  {detail}"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100) + ("\n" if final else ""))
-            self.stream.flush()
-        elif final or time.monotonic() - self._last_line >= 2.0:
-            self._last_line = time.monotonic()
-            self.stream.write(line + "\n")
-            self.stream.flush()
-
-
-def _status_text(s: dict) -> str:
-    lines = [f"Issue {s['id']} of newsletter {s['newsletter']}: {s['state']}, {s['total']} deliveries"]
-    if s["scheduled_at"]:
-        lines.append(f"  scheduled for {s['scheduled_at']}")
-    lines.append("  " + (", ".join(f"{k} {v}" for k, v in s["states"].items()) or "no deliveries yet"))
-    for lang, counts in s["languages"].items():
-        written = "" if lang in s["languages_written"] else "  (no text in this language)"
-        lines.append(f"  {lang}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + written)
-    if s["states"].get("unknown"):
-        lines.append(
-            "  unknown: the request timed out or was in flight when a worker stopped; the message "
-            "may have arrived, so it is never resent automatically."
-        )
-    return "\n".join(lines)
+    return deliver_now_or_leave(args, settings, engine)
 
 
 def _status(args, settings) -> int:
     from bot.newsletters.stats import status
 
     s = status(_engine(settings), args.id)
-    print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else _status_text(s))
+    print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else status_text(s))
     return 0
 
 

@@ -30,7 +30,7 @@ def _day(raw: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-12-31, got {raw!r}") from None
 
 
-def register(sub) -> None:
+def register(sub) -> dict:
     staff = sub.add_parser("staff", help="staff who report on measures: add, assign, invite, list, import")
     ss = staff.add_subparsers(dest="staff_command", required=True, metavar="SUBCOMMAND")
     add = ss.add_parser("add", help="add a staff member (prints the new ID)")
@@ -100,6 +100,7 @@ def register(sub) -> None:
     rep.add_argument("--out", type=Path, required=True, help="the file to write")
     rep.add_argument("--since", type=_day, help="history since this date (YYYY-MM-DD)")
     rep.add_argument("--now", type=_iso_time, help=argparse.SUPPRESS)
+    return {"staff": cmd_staff, "reminders": cmd_reminders, "report": cmd_report}
 
 
 def _fail(message: str) -> int:

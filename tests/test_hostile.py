@@ -31,7 +31,8 @@ from bot.newsletters.desk import NewsletterDesk
 from bot.newsletters.drafts import build_draft
 from bot.newsletters.issues import create_issue
 from bot.settings import Settings
-from bot.staff.desk import STAFF_COMMANDS, STATUS_CODES
+from bot.staff.codes import STATUS_CODES
+from bot.staff.desk import STAFF_COMMANDS
 from bot.staff.directory import MAX_NOTE, LinkOutcome
 from handlers.app import assemble
 from tests.botapi import ApiError, FakeBotApi, parse_html

@@ -1,10 +1,10 @@
-"""The staff side of the conversation: linking, status prompts and answers, /mymeasures, /away.
+"""The staff side of the conversation: linking, /mymeasures, /away, status requests and answers.
 
 Transport-neutral like ``bot.residents.dialogue``: the router (``bot.chat.router``) resolves who
 the chat is and passes the linked member in; buttons arrive decoded by the one codec
 (``bot.chat.buttons``, the routes of desk ``staff``):
 
-    K:s:<m>:<st>    choose a status for measure m (st: one letter, see STATUS_CODES)
+    K:s:<m>:<st>    choose a status for measure m (st: one letter, ``bot.staff.codes``)
     K:p:<m>:<pct>   set the progress (0, 25, 50, 75, 100)
     K:n:<m>         add a note (the next text message is the note)
     K:b:<m>         back to the confirmation (skip the note)
@@ -12,10 +12,8 @@ the chat is and passes the linked member in; buttons arrive decoded by the one c
     K:c:<id>        correct saved report id      K:r:<m>   report on m now
     K:l:<page>      my measures
 
-An answer in progress is a ``StatusDraft`` row, so a restart between the taps loses nothing.
-Every button is checked again on arrival: the chat must be linked staff, the measure theirs
-(or the person a coordinator), the draft must match the measure. Anything else is refused with
-a short notice and logged as forged, without the data itself (it may be anything).
+This class holds linking (``/start`` with an invitation) and the commands; its screens are in
+``bot.staff.screens`` and the answer in taps in ``bot.staff.answers`` (mixins).
 """
 
 from __future__ import annotations
@@ -27,25 +25,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_percent
+from babel.dates import format_date
 
 from bot.chat.actor import StoreActors
-from bot.chat.buttons import Press, decode
-from bot.chat.paging import paginate
-from bot.chat.replies import Button, Reply, esc, finish, status_label
+from bot.chat.buttons import decode
+from bot.chat.replies import Reply, esc, finish
 from bot.content.catalog import Catalog, pick_text
 from bot.i18n import Translations
-from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
-from bot.residents.scrub import strip_controls
-from bot.staff.directory import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
+from bot.models import StaffMember, utcnow
+from bot.staff.answers import StatusAnswers
+from bot.staff.directory import LinkOutcome, StaffDirectory, looks_like_code
+from bot.staff.screens import StaffScreens
 from bot.store.throttle import StoreThrottle
 
 log = logging.getLogger(__name__)
 
-STATUS_CODES = dict(zip("iodncx", STATUS_VALUES, strict=True))
-CODE_OF = {v: k for k, v in STATUS_CODES.items()}
-PROGRESS_STEPS = (0, 25, 50, 75, 100)
 WRONG_CODES_PER_HOUR = 5
 STAFF_COMMANDS = ("mymeasures", "away", "report")
 
@@ -61,7 +55,7 @@ class Linking:
     notice: list[Reply] = field(default_factory=list)
 
 
-class StaffDesk:
+class StaffDesk(StaffScreens, StatusAnswers):
     def __init__(
         self,
         directory: StaffDirectory,
@@ -205,62 +199,6 @@ class StaffDesk:
             return finish([self.away(member, args.strip())])
         return self.coordinators_only(member)
 
-    def my_measures(self, member: StaffMember, page: int) -> Reply:
-        lang = member.language
-        _ = self._gettext(lang)
-        numbers = self.directory.measures_of(member, self.today())
-        if not numbers:
-            return Reply(esc(_("No measures are assigned to you yet. Please ask a coordinator.")), [], lang)
-        items, pages, nav = paginate(_, numbers, page, "K:l:")
-        statuses = self.catalog.all_statuses()
-        heading = _("Your measures")
-        lines = [f"<b>{esc(heading)}</b>"]
-        for number in items:
-            st = statuses.get(number)
-            state = (
-                _("{status}, {date}").format(
-                    status=status_label(_, st.status), date=self._day(st.reported_at, lang)
-                )
-                if st
-                else _("no report yet")
-            )
-            lines.append(f"• <b>{esc(number)}</b> {esc(self._title(number, lang))}: {esc(state)}")
-        lines.append("")
-        lines.append(esc(_("Tap a measure to report its status.")))
-        rows = [[Button(n, f"K:r:{n}") for n in items[i : i + 4]] for i in range(0, len(items), 4)]
-        return Reply("\n".join(lines), rows + nav, lang)
-
-    def away(self, member: StaffMember, arg: str) -> Reply:
-        lang = member.language
-        _ = self._gettext(lang)
-        if arg.lower() in ("off", "aus", "0"):
-            self.directory.set_away(member.id, None)
-            return Reply(esc(_("Welcome back: status requests come to you again.")), [], lang)
-        try:
-            until = date.fromisoformat(arg)
-        except ValueError:
-            until = None
-        today = self.today()
-        if until is None or until < today or until > today + timedelta(days=366):
-            example = (today + timedelta(days=14)).isoformat()
-            text = _(
-                "Send /away followed by the last day of your absence, for example /away {example}. "
-                "Send /away off when you are back."
-            ).format(example=example)
-            return Reply(esc(text), [], lang)
-        self.directory.set_away(member.id, until)
-        text = _("Noted: you are away until {date}.").format(
-            date=format_date(until, format="long", locale=lang)
-        )
-        deputy = self.directory.get(member.deputy_id) if member.deputy_id else None
-        if deputy is not None and deputy.chat_id is not None:
-            text += " " + _("Your deputy gets your status requests meanwhile: {name}.").format(
-                name=deputy.name
-            )
-        else:
-            text += " " + _("No deputy is set, so your status requests wait until you are back.")
-        return Reply(esc(text), [], lang)
-
     def report_captions(self, member: StaffMember) -> tuple[str, str]:
         """Captions for /report: the document, and the chart."""
         _ = self._gettext(member.language)
@@ -269,167 +207,6 @@ class StaffDesk:
             _("Implementation report (measure 7.16), as of {date}.").format(date=day),
             _("Status of the measures per field of action."),
         )
-
-    # -- prompts, reminders, escalations (rendered for the status loop) ---------------------------
-    def prompt(
-        self,
-        recipient: StaffMember,
-        measure: str,
-        *,
-        reminder: bool = False,
-        standing_in_for: StaffMember | None = None,
-        heading: str | None = None,
-    ) -> Reply:
-        lang = recipient.language
-        _ = self._gettext(lang)
-        lines = []
-        if reminder:
-            lines.append(
-                "⏰ "
-                + esc(_("Reminder: the status of measure {number} is still open.").format(number=measure))
-            )
-        if heading:
-            lines.append(esc(heading))
-        lines.append(
-            "<b>"
-            + esc(_("Status request for measure {number}").format(number=measure))
-            + "</b>\n"
-            + esc(self._title(measure, lang))
-        )
-        if standing_in_for is not None:
-            lines.append(
-                esc(
-                    _("You get this request as the deputy of a colleague who is away: {name}.").format(
-                        name=standing_in_for.name
-                    )
-                )
-            )
-        last = None if heading else self.catalog.status_of(measure)  # a correction shows no "last"
-        if last is not None:
-            status, day = status_label(_, last.status), self._day(last.reported_at, lang)
-            lines.append(esc(_("Last report: {status}, {date}.").format(status=status, date=day)))
-        elif heading is None:
-            lines.append(esc(_("No status has been reported yet.")))
-        lines.append(esc(_("Please choose the current status:")))
-        buttons = [Button(status_label(_, v), f"K:s:{measure}:{CODE_OF[v]}") for v in STATUS_VALUES]
-        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-        return finish([Reply("\n\n".join(lines), rows, lang)])[0]
-
-    def escalation(
-        self, coordinator: StaffMember, items: list[tuple[str, StaffMember, datetime]], days: int
-    ) -> Reply:
-        lang = coordinator.language
-        t = self.translations.get(lang)
-        head = t.ngettext(
-            "No status answer for {days} day:", "No status answer for {days} days:", days
-        ).format(days=days)
-        lines = [f"⚠️ <b>{esc(head)}</b>"]
-        for number, member, asked in items:
-            lines.append(
-                "• "
-                + esc(
-                    t.gettext("{number} {title}: {name} ({organisation}), asked on {date}").format(
-                        number=number,
-                        title=self._title(number, lang),
-                        name=member.name,
-                        organisation=member.organisation,
-                        date=self._day(asked, lang),
-                    )
-                )
-            )
-        return finish([Reply("\n".join(lines), [], lang)])[0]
-
-    # -- buttons --------------------------------------------------------------------------------
-    def press(self, member: StaffMember | None, press: Press | None) -> list[Reply]:
-        """A decoded staff button, for the member linked to the chat (None: not staff)."""
-        replies = self._press(member, press) if member is not None and press is not None else None
-        if replies is None:
-            log.warning(
-                "refused a staff button: %s", "unlinked chat" if member is None else "not permitted or stale"
-            )
-            lang = member.language if member else "de"
-            _ = self._gettext(lang)
-            replies = [Reply(esc(_("You cannot report on this measure.")), [], lang, toast=True)]
-        return finish(replies)
-
-    def _press(self, member: StaffMember, press: Press) -> list[Reply] | None:
-        head, args = press.head, press.args
-        if head == "K:l":
-            try:
-                return [self.my_measures(member, args[0])]
-            except IndexError:
-                return None
-        if head == "K:c":
-            return self._correct(member, args[0])
-        measure = args[0]
-        if not self.directory.may_report(member, measure, self.today()):
-            return None
-        if head == "K:r":
-            return [self.prompt(member, measure)]
-        if head == "K:s":
-            return self._choose_status(member, measure, args[1])
-        draft = self.directory.draft(member.id)
-        if head == "K:y" and (draft is None or draft.measure_number != measure):
-            return self._already_saved(member, measure)  # a second tap on Save
-        if draft is None or draft.measure_number != measure:
-            return None
-        return self._edit_draft(member, draft, head, args)
-
-    def _choose_status(self, member: StaffMember, measure: str, code: str) -> list[Reply] | None:
-        if code not in STATUS_CODES:
-            return None
-        draft = self.directory.draft(member.id)
-        corrects = draft.corrects_id if draft and draft.measure_number == measure else None
-        draft = StatusDraft(
-            staff_id=member.id, measure_number=measure, status=STATUS_CODES[code], corrects_id=corrects
-        )
-        return [self._confirm_screen(member, self.directory.save_draft(draft))]
-
-    def _edit_draft(
-        self, member: StaffMember, draft: StatusDraft, head: str, args: tuple
-    ) -> list[Reply] | None:
-        measure, lang = draft.measure_number, member.language
-        _ = self._gettext(lang)
-        if head == "K:p":
-            if args[1] not in PROGRESS_STEPS:
-                return None
-            draft.progress, draft.awaiting_note = args[1], False
-        elif head == "K:n":
-            draft.awaiting_note = True
-            self.directory.save_draft(draft)
-            text = _("Please type your note (at most {count} characters).").format(count=MAX_NOTE)
-            return [Reply(esc(text), [[Button(_("Skip the note"), f"K:b:{measure}")]], lang)]
-        elif head == "K:b":
-            draft.awaiting_note = False
-        elif head == "K:y":
-            return [self._save(member, draft)]
-        elif head == "K:x":
-            self.directory.drop_draft(member.id)
-            return [Reply(esc(_("Cancelled. Nothing was saved.")), [], lang)]
-        else:
-            return None
-        return [self._confirm_screen(member, self.directory.save_draft(draft))]
-
-    def note(self, member: StaffMember | None, text: str) -> list[Reply] | None:
-        """A typed message from staff: the note of an answer in progress, else None (not ours)."""
-        if member is None:
-            return None
-        draft = self.directory.draft(member.id)
-        if draft is None or not draft.awaiting_note:
-            return None
-        # No control characters (NUL, which PostgreSQL's text cannot hold, terminal escapes, bidi
-        # overrides) in a note that reports and terminals print.
-        note = " ".join(strip_controls(text).split())
-        replies = []
-        _ = self._gettext(member.language)
-        if len(note) > MAX_NOTE:
-            note = note[:MAX_NOTE]
-            text = _("Your note was shortened to {count} characters.").format(count=MAX_NOTE)
-            replies.append(Reply(esc(text), [], member.language))
-        draft.note = note or None
-        draft.awaiting_note = False
-        replies.append(self._confirm_screen(member, self.directory.save_draft(draft)))
-        return finish(replies)
 
     # -- by chat id: the same desk for the CLI and tests, identity from the one resolver ---------
     def member_of(self, chat_id: int) -> StaffMember | None:
@@ -450,104 +227,3 @@ class StaffDesk:
         if command == "report" and member.role != "coordinator":
             return self.coordinators_only(member)
         return [] if command == "report" else self.run_command(member, command, args)
-
-    def _confirm_screen(self, member: StaffMember, draft: StatusDraft) -> Reply:
-        lang = member.language
-        _ = self._gettext(lang)
-        m = draft.measure_number
-        lines = [
-            "<b>"
-            + esc(_("Measure {number}: {status}").format(number=m, status=status_label(_, draft.status)))
-            + "</b>"
-        ]
-        if draft.progress is not None:
-            lines.append(
-                esc(
-                    _("Progress: {percent}").format(percent=format_percent(draft.progress / 100, locale=lang))
-                )
-            )
-        if draft.note:
-            lines.append(esc(_("Note: {note}").format(note=draft.note)))
-        lines.append(esc(_("Add a progress figure or a note if you like, then save.")))
-        progress = [
-            Button(format_percent(p / 100, locale=lang), f"K:p:{m}:{p}")
-            for p in PROGRESS_STEPS
-            if p != draft.progress
-        ]
-        rows = [
-            progress,
-            [Button("📝 " + _("Add a note"), f"K:n:{m}")],
-            [Button("✅ " + _("Save"), f"K:y:{m}"), Button(_("Cancel"), f"K:x:{m}")],
-        ]
-        return Reply("\n".join(lines), rows, lang)
-
-    def _save(self, member: StaffMember, draft: StatusDraft) -> Reply:
-        lang = member.language
-        _ = self._gettext(lang)
-        report = self.directory.record(
-            member,
-            draft.measure_number,
-            draft.status,
-            progress=draft.progress,
-            note=draft.note,
-            corrects_id=draft.corrects_id,
-            now=self.clock(),
-        )
-        self.catalog.invalidate_statuses()
-        log.info("status recorded for measure %s by staff %s", report.measure_number, member.id)
-        text = (
-            _("Saved. Thank you!")
-            + "\n"
-            + _("Measure {number}: {status}").format(
-                number=report.measure_number, status=status_label(_, report.status)
-            )
-        )
-        line, buttons = self._correction_offer(report, lang)
-        if line:
-            text += "\n" + line
-        return Reply(esc(text), buttons, lang)
-
-    def _correction_offer(self, report: StatusReport, lang: str) -> tuple[str, list[list[Button]]]:
-        """The line and the button that offer to correct ``report``, while it may be corrected."""
-        _ = self._gettext(lang)
-        if self.correction <= timedelta(0) or self.clock() - report.reported_at > self.correction:
-            return "", []
-        until = format_datetime(
-            (report.reported_at + self.correction).astimezone(self.tz), format="short", locale=lang
-        )
-        line = _("You can correct this answer until {time}.").format(time=until)
-        return line, [[Button("✏️ " + _("Correct"), f"K:c:{report.id}")]]
-
-    def _already_saved(self, member: StaffMember, measure: str) -> list[Reply] | None:
-        """Save pressed again after the answer was saved (a double tap, an old screen): say so, and
-        offer the correction. Refused (None) when the measure's latest report is not theirs."""
-        latest = self.directory.latest(measure)
-        if latest is None or latest.staff_id != member.id:
-            return None
-        lang = member.language
-        _ = self._gettext(lang)
-        lines = [
-            _("This answer has already been saved."),
-            _("Measure {number}: {status}").format(number=measure, status=status_label(_, latest.status)),
-        ]
-        line, buttons = self._correction_offer(latest, lang)
-        if line:
-            lines.append(line)
-        return [Reply(esc("\n".join(lines)), buttons, lang)]
-
-    def _correct(self, member: StaffMember, report_id: int) -> list[Reply] | None:
-        report: StatusReport | None = self.directory.report_by_id(report_id)
-        if report is None or (report.staff_id != member.id and member.role != "coordinator"):
-            return None
-        _ = self._gettext(member.language)
-        latest = self.directory.latest(report.measure_number)
-        if self.clock() - report.reported_at > self.correction or latest is None or latest.id != report.id:
-            text = _("The time to correct this answer has passed. Please send a new report with /mymeasures.")
-            return [Reply(esc(text), [], member.language, toast=True)]
-        draft = StatusDraft(
-            staff_id=member.id, measure_number=report.measure_number, status=report.status,
-            progress=report.progress, note=report.note, corrects_id=report.id,
-        )  # fmt: skip
-        self.directory.save_draft(draft)
-        heading = _("Correction of the report for measure {number}").format(number=report.measure_number)
-        return [self.prompt(member, report.measure_number, heading=heading)]

@@ -29,13 +29,20 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.error import NetworkError, TelegramError, TimedOut
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.store.locks import Leadership
 from handlers.context import CONTEXT_TYPES
 from handlers.floodcontrol import ChatFloodLimiter
-from handlers.frontend import TelegramFrontend
+from handlers.frontend import GATE_GROUP, SCREEN_GROUP, TelegramFrontend
 from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
 from handlers.request import RetryingRequest
@@ -58,6 +65,7 @@ def build_application(
     concurrency: int = 4,
     status_loop=None,
     tick_interval: float = 60.0,
+    newsletters=None,
 ) -> Application:
     """A PTB ``Application`` for ``frontend``; ``base_url`` is PTB's (the token is appended).
 
@@ -88,7 +96,7 @@ def build_application(
     )
 
     async def post_init(app: Application) -> None:
-        frontend.schedule_commands(app)  # in the background, retried: the menu is cosmetic
+        frontend.menus.schedule(app)  # in the background, retried: the menu is cosmetic
         try:  # staff menus queued for removal (a removed or moved staff link); the tick retries
             await frontend.reset_menus(app.bot)
         except TelegramError as exc:
@@ -98,13 +106,34 @@ def build_application(
     if post_shutdown is not None:
         builder = builder.post_shutdown(post_shutdown)
     app = builder.build()
-    frontend.install(app)
-    if status_loop is not None:
+    register(app, frontend, status_loop=status_loop, tick_interval=tick_interval, newsletters=newsletters)
+    return app
+
+
+def register(
+    app: Application, frontend: TelegramFrontend, *, status_loop=None, tick_interval=60.0, newsletters=None
+):
+    """Every handler and job of the bot, in one place, in the order they run.
+
+    Handler groups run in order: ``screen`` drops forged updates, ``gate`` applies the per-user
+    limit before any work, then one callback for messages and buttons alike hands the update to
+    the core router (``bot.chat.router``), which decides where it goes. The jobs read their work
+    from the store, so several instances share it (``post_init`` sets the command menus).
+    """
+    app.add_handler(TypeHandler(Update, frontend.screen), group=SCREEN_GROUP)
+    app.add_handler(TypeHandler(Update, frontend.gate), group=GATE_GROUP)
+    app.add_handler(CallbackQueryHandler(frontend.on_update))
+    app.add_handler(MessageHandler(filters.ALL, frontend.on_update))
+    app.add_error_handler(frontend.on_error)
+    if status_loop is not None:  # status requests, reminders, escalations; staff menus to remove
         app.job_queue.run_repeating(
             _status_tick(status_loop, status_loop.desk.clock, frontend), interval=tick_interval, first=tick_interval, name="status-loop",
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )  # fmt: skip
-    return app
+    if newsletters is not None:  # due issues start; the outbox delivers
+        app.job_queue.run_repeating(
+            newsletters.tick, interval=newsletters.tick_seconds, first=1.0, name="newsletter-tick"
+        )
 
 
 def _status_tick(loop, clock, frontend=None):
@@ -162,8 +191,8 @@ def assemble(
         status_loop=core.status_loop(desk),
         tick_interval=status_tick,
         request=request,
+        newsletters=newsletters,
     )
-    newsletters.install(app)  # the outbox tick
     app.bot_data.update(frontend=frontend, newsletters=newsletters)
     return app
 

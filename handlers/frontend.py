@@ -1,19 +1,22 @@
-"""The Telegram layer: python-telegram-bot 22 around the core dialogue.
+"""The Telegram layer's inbound side: an update becomes one call into the core router.
 
-Everything a resident reads comes from ``bot.residents.dialogue``; this module only maps updates to dialogue
-calls and replies to Bot API calls:
+Everything a person reads comes from the core (``bot.chat.router`` and its desks); this module
+maps updates to ``Inbound`` values and the router's replies and effects to Bot API calls:
 
-* private chats: text is a question or a command; a button press is handled by the dialogue and
-  the answer replaces the pressed message (further replies are sent as new messages); stickers,
-  photos, voice, locations and edited messages get a one-line hint;
+* one worker-thread call (``asyncio.to_thread``) per update, so the event loop never waits on
+  the store: a slow store slows one chat, never all of them;
+* private chats: text is a question or a command; a button press replaces the pressed message
+  with its answer (further replies are sent as new messages); stickers, photos, voice,
+  locations and edited messages get a one-line hint;
 * groups: only commands addressed to the bot (``/help@AnkommenBot``) get an answer;
 * a per-user limit (``ANKOMMEN_RATE_LIMIT`` a minute) answers the first excess message once and
   ignores the rest of the window;
 * one error handler logs the traceback, alerts the coordinators' chat if configured (at most one
   alert a minute) and sends the user a one-line apology.
 
-Logs never carry message text, and the token never appears in them (httpx logs are quietened by
-the CLI; PTB logs stay at INFO or above).
+The handlers are registered in ``handlers/app.py`` (``register``). Logs never carry message
+text, and the token never appears in them (httpx logs are quietened by the CLI; PTB logs stay at
+INFO or above).
 """
 
 from __future__ import annotations
@@ -32,24 +35,19 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
-    CallbackQueryHandler,
     ContextTypes,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 from telegram.warnings import PTBUserWarning
 
 from bot.chat.actor import StoreActors
-from bot.chat.markup import plain_text, split_html
+from bot.chat.markup import plain_text
 from bot.chat.outbound import Attachment
 from bot.chat.ratelimit import RateLimiter, Verdict
-from bot.chat.replies import Button, Reply, esc
+from bot.chat.replies import Reply, esc
 from bot.chat.router import (
     Conversation,
     Inbound,
@@ -62,9 +60,11 @@ from bot.chat.router import (
 )
 from bot.residents.dialogue import Dialogue
 from bot.staff.desk import StaffDesk
-from bot.store import backoff
+from handlers.commands import CommandMenus, reset_menus
 from handlers.context import AnkommenContext
+from handlers.replies import edit, send
 from handlers.request import Fault, fault_of
+from handlers.sender import BotSender
 
 log = logging.getLogger(__name__)
 # PTB advises bot.send_message over do_api_request("sendMessage"); see TelegramFrontend.send.
@@ -73,20 +73,8 @@ warnings.filterwarnings("ignore", message=".*instead of 'Bot.do_api_request", ca
 ALERT_INTERVAL = 60.0  # seconds between two alerts to the coordinators' chat
 TOAST_LIMIT = 200  # answerCallbackQuery text limit
 SCREEN_GROUP, GATE_GROUP = -3, -2  # handler groups before the desks (-1) and the residents (0)
-COMMANDS_RETRY_BASE = 2.0  # seconds: the command menu's first retry, doubling …
-COMMANDS_RETRY_CAP = 900.0  # … up to 15 minutes
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def message_params(html: str, buttons: list[list[Button]] | None) -> dict:
-    """``sendMessage`` / ``editMessageText`` parameters as plain Bot API JSON."""
-    params = {"text": html, "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
-    if buttons:
-        params["reply_markup"] = {
-            "inline_keyboard": [[{"text": b.label, "callback_data": b.data} for b in row] for row in buttons]
-        }
-    return params
 
 
 class TelegramFrontend:
@@ -114,21 +102,12 @@ class TelegramFrontend:
         self.conversation = conversation
         self.dialogue = conversation.dialogue
         self.desk = conversation.staff
+        self.menus = CommandMenus(self.dialogue)
         self.limiter = RateLimiter(rate_limit_per_minute, 60.0)
         self.alert_chat_id = alert_chat_id
         self.clock = clock
         self._last_alert = -ALERT_INTERVAL
         self._languages: OrderedDict[int, str] = OrderedDict()  # update id -> the actor's language
-
-    def install(self, app: Application) -> None:
-        """The handlers, in groups that run in order: ``screen`` (-3) drops forged updates,
-        ``gate`` (-2) applies the per-user limit to every update before any handler, then one
-        handler for messages and buttons alike: the core router decides the rest."""
-        app.add_handler(TypeHandler(Update, self.screen), group=SCREEN_GROUP)
-        app.add_handler(TypeHandler(Update, self.gate), group=GATE_GROUP)
-        app.add_handler(CallbackQueryHandler(self.on_update))
-        app.add_handler(MessageHandler(filters.ALL, self.on_update))
-        app.add_error_handler(self.on_error)
 
     def _remember_language(self, update_id: int, lang: str) -> None:
         """The actor's language, for an apology should the rest of this update fail."""
@@ -192,7 +171,7 @@ class TelegramFrontend:
             if query is not None:
                 await query.answer(plain_text(notice[0].html)[:TOAST_LIMIT])
             else:
-                await self.send(context.bot, chat.id, notice)
+                await send(context.bot, chat.id, notice)
         elif query is not None:
             await query.answer()  # stops the button's spinner; says nothing more
         raise ApplicationHandlerStop
@@ -213,7 +192,7 @@ class TelegramFrontend:
         if query is not None:
             await self._answer_press(query, context.bot, inbound.chat_id, outcome.replies)
         else:
-            await self.send(context.bot, inbound.chat_id, outcome.replies)
+            await send(context.bot, inbound.chat_id, outcome.replies)
         self._languages.pop(update.update_id, None)
 
     def _inbound(self, update: Update, username: str | None) -> Inbound | None:
@@ -249,9 +228,9 @@ class TelegramFrontend:
         if not messages:
             return
         pressed = query.message if isinstance(query.message, Message) else None
-        if pressed is not None and await self._edit(pressed, messages[0]):
+        if pressed is not None and await edit(pressed, messages[0]):
             messages = messages[1:]
-        await self.send(bot, pressed.chat_id if pressed is not None else chat_id, messages)
+        await send(bot, pressed.chat_id if pressed is not None else chat_id, messages)
 
     async def _perform(self, bot, effects: list) -> None:
         """What the core asked for beside its replies (``bot.chat.router``'s effects)."""
@@ -260,7 +239,7 @@ class TelegramFrontend:
                 await self._set_chat_commands(bot, effect)
             elif isinstance(effect, Notify):
                 try:  # the previous chat learns that its staff link moved
-                    await self.send(bot, effect.chat_id, effect.replies)
+                    await send(bot, effect.chat_id, effect.replies)
                 except TelegramError as exc:
                     log.warning("could not tell the previous staff chat: %s", type(exc).__name__)
             elif isinstance(effect, ResetMenus):
@@ -289,8 +268,6 @@ class TelegramFrontend:
 
     async def _send_files(self, bot, effect: SendFiles) -> None:
         """/report for a coordinator: the HTML report as a document, then the chart as a photo."""
-        from handlers.sender import BotSender  # sender.py imports message_params from here
-
         sender = BotSender(bot)
         for kind, data, name, caption in effect.files:
             await sender.send_file(effect.chat_id, Attachment(kind, data, name), esc(caption))
@@ -315,50 +292,12 @@ class TelegramFrontend:
                 user = update.effective_user
                 known = self._languages.pop(update.update_id, None)
                 apology = self.dialogue.apology(chat.id, known or (user.language_code if user else None))
-                await self.send(context.bot, chat.id, apology)
+                await send(context.bot, chat.id, apology)
             except TelegramError as exc:
                 log.warning("could not send the apology: %s", type(exc).__name__)
         # One apology per update: no later handler group runs after a failed one (while the
         # store is down, each group would fail and apologise again).
         raise ApplicationHandlerStop
-
-    # -- sending -----------------------------------------------------------------------------
-    async def send(self, bot, chat_id: int, replies: list[Reply]) -> None:
-        """Send replies, split below Telegram's limit, the buttons under the last part.
-
-        This is the hot path of every answer, so it calls ``sendMessage`` (and ``_edit``
-        ``editMessageText``) through ``do_api_request`` with plain JSON: that skips building
-        keyboard objects and parsing the returned message into objects, which together cost more
-        than the whole search (bench/updates.py: 0.49 -> 0.55 of the echo bot's throughput).
-        Flood control, retries and errors work as for ``send_message``.
-        """
-        for reply in replies:
-            parts = split_html(reply.html)
-            for i, part in enumerate(parts):
-                params = message_params(part, reply.buttons if i == len(parts) - 1 else None)
-                try:
-                    await bot.do_api_request("sendMessage", api_kwargs={"chat_id": chat_id, **params})
-                except Forbidden:
-                    log.info("a user has blocked the bot; reply dropped")
-                    return
-
-    async def _edit(self, message: Message, reply: Reply) -> bool:
-        """Replace the pressed message with ``reply``; False when it must be sent anew."""
-        parts = split_html(reply.html)
-        if len(parts) > 1:
-            return False
-        params = {
-            "chat_id": message.chat_id,
-            "message_id": message.message_id,
-            **message_params(parts[0], reply.buttons),
-        }
-        try:
-            await message.get_bot().do_api_request("editMessageText", api_kwargs=params)
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return True
-            return False
-        return True
 
     async def _alert(self, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
         now = self.clock()
@@ -370,71 +309,8 @@ class TelegramFrontend:
         except TelegramError as exc:
             log.warning("could not alert the coordinators' chat: %s", type(exc).__name__)
 
-    def schedule_commands(self, app: Application, *, first: float = 0.0) -> None:
-        """Set the command menu in a JobQueue job, retried with backoff until it is set.
-
-        The menu is cosmetic: a refused or unreachable ``setMyCommands`` must not keep the bot
-        from serving. Each language is its own call; those that failed are tried again after
-        ``COMMANDS_RETRY_BASE`` seconds, doubling with jitter up to ``COMMANDS_RETRY_CAP``."""
-        app.job_queue.run_once(
-            self._commands_job, when=first, data={"langs": None, "attempt": 0}, name="command-menu"
-        )
-
-    async def _commands_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        state = context.job.data
-        failed = await self.set_commands(context.application, state["langs"])
-        if failed:
-            attempt = state["attempt"] + 1
-            wait = backoff.delay(attempt, base=COMMANDS_RETRY_BASE, cap=COMMANDS_RETRY_CAP)
-            log.warning(
-                "the command menu is not set for %d of its languages; trying again in %.0f s",
-                len(failed), wait,
-            )  # fmt: skip
-            context.job_queue.run_once(
-                self._commands_job, when=wait, data={"langs": failed, "attempt": attempt}, name="command-menu"
-            )
-        elif state["attempt"]:
-            log.info("the command menu is set")
-
-    async def set_commands(self, app: Application, langs: list[str | None] | None = None) -> list[str | None]:
-        """The command menu in every language (``setMyCommands(language_code=…)``; ``None``: the
-        default menu, in the default language). Returns the languages that failed."""
-        bot = app.bot
-        failed: list[str | None] = []
-        for lang in [None, *self.dialogue.languages] if langs is None else langs:
-            menu = self.dialogue.command_menu(lang or self.dialogue.default_language)
-            commands = [BotCommand(c, d) for c, d in menu]
-            try:
-                if lang is None:
-                    await bot.set_my_commands(commands)
-                else:
-                    await bot.set_my_commands(commands, language_code=lang)
-            except TelegramError as exc:
-                log.warning("setMyCommands (%s) failed: %s", lang or "default", type(exc).__name__)
-                failed.append(lang)
-        return failed
-
 
 def _addressed_to(text: str, username: str | None) -> bool:
     """In groups: a command that names this bot, ``/cmd@ThisBot``."""
     command = parse_command(text or "")
     return bool(command and username and command.addressee and command.addressee.lower() == username.lower())
-
-
-async def reset_menus(bot, directory) -> int:
-    """``deleteMyCommands`` for each chat in ``directory.menu_resets()``; see
-    ``TelegramFrontend.reset_menus``. Also used by ``ankommen staff remove`` with a token."""
-    done = 0
-    for chat_id in await asyncio.to_thread(directory.menu_resets):
-        try:
-            await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id))
-        except BadRequest as exc:
-            if "chat not found" not in str(exc).lower():
-                log.warning("could not remove a staff command menu: %s", type(exc).__name__)
-                continue
-        except TelegramError as exc:
-            log.warning("could not remove a staff command menu: %s; trying again later", type(exc).__name__)
-            continue
-        await asyncio.to_thread(directory.menu_reset_done, chat_id)
-        done += 1
-    return done

@@ -18,7 +18,6 @@ import logging
 
 from telegram import Bot
 from telegram.ext import (
-    Application,
     ContextTypes,
 )
 
@@ -72,9 +71,6 @@ class NewsletterService:
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
         self._bot_ready = False
-
-    def install(self, app: Application) -> None:
-        app.job_queue.run_repeating(self.tick, interval=self.tick_seconds, first=1.0, name="newsletter-tick")
 
     # -- delivery ------------------------------------------------------------------------------
     async def tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -33,7 +33,7 @@ from bot.chat.markup import SplitError, split_html
 from bot.chat.outbound import Attachment, Outcome, SendResult
 from bot.chat.replies import Reply
 from bot.store import backoff
-from handlers.frontend import message_params
+from handlers.replies import message_params
 from handlers.request import Fault, RetryingRequest, fault_of
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from bot.residents.dialogue import Dialogue
 from bot.residents.ports import MemoryPreferences, NullRecorder
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
+from handlers.replies import send
 
 TOKEN = "42:UNIT-test"
 
@@ -151,7 +152,7 @@ def test_long_replies_are_split_below_the_limit_with_buttons_on_the_last_part(st
 
     async def go():
         await app.initialize()
-        await frontend.send(app.bot, 5, [reply])
+        await send(app.bot, 5, [reply])
         await app.shutdown()
 
     asyncio.run(go())

@@ -234,7 +234,7 @@ def _menu_resets(settings, directory) -> str:
     later = "the running bot removes it at its next status tick (within a minute) or its next start"
     if not settings.telegram_bot_token:
         return f"their staff command menu in Telegram: no TELEGRAM_BOT_TOKEN here, so {later}"
-    from handlers.frontend import reset_menus
+    from handlers.commands import reset_menus
     from handlers.sender import make_bot
 
     async def run() -> int:

@@ -143,59 +143,13 @@ def _staff(args, settings, directory) -> int:
         print(f"staff member {args.id}: {n} measure(s) unassigned")
         return 0
     if c == "list":
-        rows = directory.list()
-        if args.json:
-            print(
-                json.dumps(
-                    [{**r.__dict__, "away_until": r.away_until and r.away_until.isoformat()} for r in rows]
-                )
-            )
-            return 0
-        if not rows:
-            print("no staff yet: ankommen staff add --name … --org …")
-        for r in rows:
-            extra = []
-            if r.deputy_id:
-                extra.append(f"deputy {r.deputy_id}")
-            if r.away_until:
-                extra.append(f"away until {r.away_until.isoformat()}")
-            print(
-                f"{r.id:>4}  {r.name} ({r.organisation})  {r.role}, {r.language}, "
-                f"{'linked' if r.linked else 'not linked'}{', ' + ', '.join(extra) if extra else ''}"
-                f"\n      measures: {', '.join(r.measures) or '–'}"
-            )
-        return 0
+        return _list(args, directory)
     if c == "import":
         added, updated = directory.import_csv(args.file)
         print(f"staff import: {added} added, {updated} updated")
         return 0
     if c == "invite":
-        from handlers.sender import bot_username
-
-        member = directory.get(args.id)
-        if member is None:
-            return _fail(f"there is no staff member {args.id}")
-        if args.revoke:
-            n = directory.revoke_invites(args.id)
-            print(f"staff member {args.id}: {n} open invitation link(s) revoked")
-            return 0
-        if not settings.bot_username and not settings.telegram_bot_token:
-            return _fail("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) so the link can name the bot")
-        try:
-            username = asyncio.run(bot_username(settings))
-        except Exception as exc:  # noqa: BLE001 - network or token trouble: say so, briefly
-            return _fail(
-                f"could not ask Telegram for the bot's name ({type(exc).__name__}); set TELEGRAM_BOT_USERNAME"
-            )
-        days = args.days or settings.invite_days
-        code = directory.invite(args.id, days=days)
-        print(f"https://t.me/{username}?start={code}")
-        print(
-            f"(for {member.name}; works once, for {days} days; only its hash is stored; linking with it "
-            "voids the person's other open links)",
-            file=sys.stderr,
-        )
-        return 0
+        return _invite(args, settings, directory)
     if c == "remove":
         directory.remove(args.id)
         print(
@@ -223,6 +177,61 @@ def _staff(args, settings, directory) -> int:
         print(f"measure {args.measure}: " + (f"every {months} month(s)" if months else "the global cadence"))
         return 0
     return _fail(f"unknown staff command {c}")
+
+
+def _list(args, directory) -> int:
+    rows = directory.list()
+    if args.json:
+        print(
+            json.dumps(
+                [{**r.__dict__, "away_until": r.away_until and r.away_until.isoformat()} for r in rows]
+            )
+        )
+        return 0
+    if not rows:
+        print("no staff yet: ankommen staff add --name … --org …")
+    for r in rows:
+        extra = []
+        if r.deputy_id:
+            extra.append(f"deputy {r.deputy_id}")
+        if r.away_until:
+            extra.append(f"away until {r.away_until.isoformat()}")
+        print(
+            f"{r.id:>4}  {r.name} ({r.organisation})  {r.role}, {r.language}, "
+            f"{'linked' if r.linked else 'not linked'}{', ' + ', '.join(extra) if extra else ''}"
+            f"\n      measures: {', '.join(r.measures) or '–'}"
+        )
+    return 0
+
+
+def _invite(args, settings, directory) -> int:
+    """A one-time deep link for the person's Telegram chat, or --revoke their open ones."""
+    from handlers.sender import bot_username
+
+    member = directory.get(args.id)
+    if member is None:
+        return _fail(f"there is no staff member {args.id}")
+    if args.revoke:
+        n = directory.revoke_invites(args.id)
+        print(f"staff member {args.id}: {n} open invitation link(s) revoked")
+        return 0
+    if not settings.bot_username and not settings.telegram_bot_token:
+        return _fail("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) so the link can name the bot")
+    try:
+        username = asyncio.run(bot_username(settings))
+    except Exception as exc:  # noqa: BLE001 - network or token trouble: say so, briefly
+        return _fail(
+            f"could not ask Telegram for the bot's name ({type(exc).__name__}); set TELEGRAM_BOT_USERNAME"
+        )
+    days = args.days or settings.invite_days
+    code = directory.invite(args.id, days=days)
+    print(f"https://t.me/{username}?start={code}")
+    print(
+        f"(for {member.name}; works once, for {days} days; only its hash is stored; linking with it "
+        "voids the person's other open links)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def _menu_resets(settings, directory) -> str:

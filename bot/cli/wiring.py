@@ -43,7 +43,7 @@ class Core:
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
         """A dialogue on this core; by default preferences, subscriptions, records and the staff
         links (for a staff member's /delete) live in the store (with preferences in memory,
-        subscriptions are kept in memory too, and there is no staff side)."""
+        subscriptions are kept in memory too; the staff side is always the store's)."""
         subscriptions = (
             StoreSubscriptions(self.engine, self.newsletters)
             if prefs is None
@@ -58,7 +58,7 @@ class Core:
             recorder=recorder if recorder is not None else StoreRecorder(self.engine),
             subscriptions=subscriptions,
             clock=self.clock,
-            staff=self.staff_directory() if prefs is None else None,  # /delete by staff
+            staff=self.staff_directory(),  # /delete by staff (the console can be linked too)
         )
 
     def staff_directory(self):

@@ -45,6 +45,26 @@ def test_a_deep_link_payload_that_is_no_invitation_gets_the_language_picker_and_
     assert _throttle_count(core) == 1
 
 
+def test_a_posters_qr_link_opens_its_card_through_telegram_and_never_counts(world, tmp_path):
+    """``ankommen link`` prints the link; its payload, sent as Telegram sends a deep link, opens the
+    measure's card in the poster's language, and a dozen of them count nothing."""
+    core, _clock, _desk, _loop, api, _settings = world
+    out = cli(_staff_env(tmp_path), "link", "measure", "4.14", "--lang", "ar", "--out", str(tmp_path / "qr"))
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip()
+    assert link == "https://t.me/AnkommenTestBot?start=m_4-14_ar"
+    png, svg = tmp_path / "qr" / "m_4-14_ar.png", tmp_path / "qr" / "m_4-14_ar.svg"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and b"<svg" in svg.read_bytes()
+    before = _throttle_count(core)
+    for _ in range(12):
+        (card,) = say(api, RESIDENT + 50, "/start " + link.split("start=", 1)[1])
+    assert "4.14" in card.text and any("\u0600" <= ch <= "\u06ff" for ch in card.text)
+    assert "g:4.14" in {d for _, d in card.buttons}
+    assert _throttle_count(core) == before
+    refused = cli(_staff_env(tmp_path), "link", "measure", "9.99")
+    assert refused.returncode == 2 and "no measure" in refused.stderr
+
+
 def _staff_env(tmp_path, api=None) -> dict:
     env = {"ANKOMMEN_STATE_DIR": str(tmp_path), "TELEGRAM_BOT_USERNAME": "AnkommenTestBot"}
     if api is not None:

@@ -49,7 +49,7 @@ from bot.chat.outbound import Attachment
 from bot.chat.ratelimit import RateLimiter, Verdict
 from bot.residents.dialogue import Button, Dialogue, Reply, esc
 from bot.staff.desk import STAFF_COMMANDS, StaffDesk
-from bot.staff.directory import looks_like_code
+from bot.staff.onboarding import looks_like_code
 from bot.store import backoff
 from handlers.request import Fault, fault_of
 

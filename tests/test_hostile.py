@@ -30,7 +30,8 @@ from bot.newsletters.issues import build_draft, create_issue
 from bot.residents.dialogue import CALLBACK_MAX_BYTES, Reply
 from bot.settings import Settings
 from bot.staff.desk import STAFF_COMMANDS, STATUS_CODES
-from bot.staff.directory import MAX_NOTE, LinkOutcome
+from bot.staff.onboarding import LinkOutcome
+from bot.staff.records import MAX_NOTE
 from handlers.app import assemble
 from tests.botapi import ApiError, FakeBotApi, parse_html
 from tests.tgharness import PollingBot

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
+from itertools import product
 
 import pytest
 import sqlalchemy as sa
@@ -19,10 +20,13 @@ from telegram import Bot
 from bot.content.catalog import Catalog
 from bot.content.importer import import_content
 from bot.i18n import Translations
-from bot.models import Prompt, StaffInvite, StatusDraft, StatusReport
+from bot.models import Prompt, Role, StaffInvite, StaffMember, StatusDraft, StatusReport
+from bot.staff import permissions
 from bot.staff.desk import StaffDesk
-from bot.staff.directory import LinkOutcome, StaffDirectory, StaffError
+from bot.staff.directory import StaffDirectory
+from bot.staff.errors import StaffError
 from bot.staff.loop import LoopConfig, StatusLoop
+from bot.staff.onboarding import LinkOutcome
 from bot.store import db
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
@@ -144,6 +148,46 @@ def test_permissions(parts):
     assert not directory.may_report(anna, "4.3", today + timedelta(days=4))
     with pytest.raises(StaffError):
         directory.set_deputy(anna.id, anna.id)
+    # Whoever is asked may answer: the deputy of a colleague without a linked chat is asked
+    # (the status loop), so they may answer for the colleague's measures too.
+    directory.set_deputy(unlinked.id, bert.id)
+    assert directory.may_report(bert, "4.14", today)
+    directory.set_deputy(unlinked.id, None)
+    assert not directory.may_report(bert, "4.14", today)
+
+
+@pytest.mark.parametrize("linked_, away, deputy_linked, deputy_away", list(product([False, True], repeat=4)))
+def test_the_deputy_rule_is_one_rule_for_asking_and_answering(linked_, away, deputy_linked, deputy_away):
+    """``permissions.recipient`` (who is asked) and ``may_report`` (who may answer) apply the same
+    rule: whoever the loop asks about a measure may answer for it."""
+    today = MONDAY.date()
+    away_until = today + timedelta(days=1)
+    deputy = StaffMember(
+        id=2, name="D", organisation="Amt", chat_id=12 if deputy_linked else None,
+        away_until=away_until if deputy_away else None,
+    )  # fmt: skip
+    member = StaffMember(
+        id=1, name="M", organisation="Amt", chat_id=11 if linked_ else None, deputy_id=2,
+        away_until=away_until if away else None,
+    )  # fmt: skip
+    duties = permissions.Duties({"4.14", "4.3"}, {1: {"4.14"}, 2: {"4.3"}}, [member])
+    asked = permissions.recipient(member, deputy, today)
+    if linked_ and not away:
+        assert asked is member
+    elif deputy_linked and not deputy_away:
+        assert asked is deputy
+    else:
+        assert asked is None
+    if asked is not None:
+        assert permissions.may_report(asked, "4.14", today, duties)
+    # The deputy may answer exactly while they stand in; their own measure always.
+    if deputy_linked:
+        assert permissions.may_report(deputy, "4.14", today, duties) == (not linked_ or away)
+        assert permissions.may_report(deputy, "4.3", today, duties)
+    coordinator = StaffMember(id=3, name="C", organisation="Amt", chat_id=13, role=Role.COORDINATOR)
+    assert permissions.is_coordinator(coordinator) and not permissions.is_coordinator(member)
+    assert permissions.may_report(coordinator, "4.3", today, duties)
+    assert not permissions.may_report(coordinator, "99.9", today, duties)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ def _fail(message: str) -> int:
 
 def cmd_staff(args, settings) -> int:
     from bot.cli.wiring import open_core
-    from bot.staff.directory import StaffError
+    from bot.staff.errors import StaffError
 
     core = open_core(settings, sync_content=None)
     directory = core.staff_directory()

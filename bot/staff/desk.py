@@ -33,7 +33,9 @@ from bot.i18n import Translations
 from bot.models import STATUS_VALUES, StaffMember, StatusDraft, StatusReport, utcnow
 from bot.residents.dialogue import Button, Reply, button_number, esc, finish, paginate, status_label
 from bot.residents.scrub import strip_controls
-from bot.staff.directory import MAX_NOTE, LinkOutcome, StaffDirectory, looks_like_code
+from bot.staff.directory import StaffDirectory
+from bot.staff.onboarding import LinkOutcome, looks_like_code
+from bot.staff.records import MAX_NOTE
 from bot.store.throttle import StoreThrottle
 
 log = logging.getLogger(__name__)

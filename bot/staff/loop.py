@@ -53,7 +53,8 @@ from bot.chat.outbound import Outcome, Sender
 from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
 from bot.residents.dialogue import Reply
 from bot.staff.desk import StaffDesk
-from bot.staff.directory import is_away, measure_key
+from bot.staff.directory import measure_key
+from bot.staff.permissions import is_away, recipient
 from bot.staff.schedule import add_months, is_working_day, next_slot
 from bot.store import db
 from bot.store.claims import claim_rows
@@ -247,13 +248,8 @@ class StatusLoop:
             return {m.id: m for m in s.exec(select(StaffMember)).all()}
 
     def recipient(self, member: StaffMember, staff: dict[int, StaffMember], today) -> StaffMember | None:
-        """The person to ask: the member, or their linked deputy while they are away."""
-        if member.chat_id is not None and not is_away(member, today):
-            return member
-        deputy = staff.get(member.deputy_id) if member.deputy_id else None
-        if deputy is not None and deputy.chat_id is not None and not is_away(deputy, today):
-            return deputy
-        return None
+        """The person to ask (``permissions.recipient``): the member, or their deputy."""
+        return recipient(member, staff.get(member.deputy_id) if member.deputy_id else None, today)
 
     def _schedule_follow_up(self, s: Session, prompt_id: int, sent_at: datetime) -> None:
         s.exec(

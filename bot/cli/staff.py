@@ -259,7 +259,7 @@ def cmd_reminders(args, settings) -> int:
     loop = core.status_loop(core.staff_desk(clock=lambda: now))
     try:
         if args.dry_run:
-            created = loop.scan(now)
+            created = loop.store.scan(now)
             print(json.dumps({"now": now.isoformat(), "created": created, "sent": 0}))
             return 0
         if not settings.telegram_bot_token:

@@ -80,7 +80,8 @@ class Core:
         )
 
     def status_loop(self, desk=None):
-        from bot.staff.loop import LoopConfig, StatusLoop
+        from bot.staff.loop import StatusLoop
+        from bot.staff.prompt_store import LoopConfig
 
         return StatusLoop(self.engine, desk or self.staff_desk(), LoopConfig.from_settings(self.settings))
 

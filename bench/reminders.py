@@ -12,7 +12,11 @@ assignments made a week ago, so every measure falls due at once):
   sending it to the loopback server (flood control off), with reminders and escalations checked;
 * ``sends_per_s``: prompts sent in that tick divided by the send phase's time;
 * ``steady_scan_s``: the scan of the next tick, when every measure has an open prompt and nothing
-  new is due (what most ticks cost).
+  new is due (what most ticks cost);
+* ``loop_max_stall_s``: the longest the event loop was held up during the first tick (a 10 ms
+  heartbeat task's worst lag): the tick's store work runs in threads, so no store wait shows
+  here. What does show is a process's first prompt loading Babel's locale data (about 0.2 s in
+  one C call that holds the GIL, once per process and language).
 
 Prints one JSON object with the medians over ``--repeat`` rounds. A measurement on a shared,
 noisy machine, not a test.
@@ -46,7 +50,8 @@ from bot.i18n import Translations  # noqa: E402
 from bot.models import ActionField, Assignment, Measure, StaffMember  # noqa: E402
 from bot.staff.desk import StaffDesk  # noqa: E402
 from bot.staff.directory import StaffDirectory  # noqa: E402
-from bot.staff.loop import LoopConfig, StatusLoop  # noqa: E402
+from bot.staff.loop import StatusLoop  # noqa: E402
+from bot.staff.prompt_store import LoopConfig  # noqa: E402
 from bot.store import db  # noqa: E402
 from handlers.sender import BotSender  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
@@ -107,15 +112,27 @@ def one_round(url: str, measures: int, per_measure: int, api: FakeBotApi) -> dic
         loop = StatusLoop(engine, desk, LoopConfig())
 
         async def ticks():
+            lags = [0.0]
+
+            async def heartbeat():
+                while True:
+                    started = time.perf_counter()
+                    await asyncio.sleep(0.01)
+                    lags.append(time.perf_counter() - started - 0.01)
+
             async with Bot(api.token, base_url=api.base_url) as bot:
                 sender = BotSender(bot)
+                beat = asyncio.create_task(heartbeat())
+                await asyncio.sleep(0.02)  # the heartbeat is running
                 started = time.perf_counter()
                 first = await loop.tick(NOW, sender)
                 tick_s = time.perf_counter() - started
+                await asyncio.sleep(0.02)  # a beat that was held up records its lag
+                beat.cancel()
                 second = await loop.tick(NOW + timedelta(minutes=1), sender)
-                return first, tick_s, second
+                return first, tick_s, second, max(lags)
 
-        first, tick_s, second = asyncio.run(ticks())
+        first, tick_s, second, stall_s = asyncio.run(ticks())
         assert first.created >= min(measures * per_measure, loop.config.batch), first
         return {
             "due_scan_s": first.scan_seconds,
@@ -124,6 +141,7 @@ def one_round(url: str, measures: int, per_measure: int, api: FakeBotApi) -> dic
             "prompts_sent": first.prompts,
             "sends_per_s": first.prompts / first.send_seconds if first.send_seconds else 0.0,
             "steady_scan_s": second.scan_seconds,
+            "loop_max_stall_s": stall_s,
         }
     finally:
         engine.dispose()

@@ -7,7 +7,8 @@ the importer. Schema changes go through Alembic (``migrations/``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -39,6 +40,64 @@ class UTCDateTime(TypeDecorator):
 
 def ts_column(nullable: bool = False, **kw) -> Column:
     return Column(UTCDateTime(), nullable=nullable, **kw)
+
+
+# --- the values of the state columns ---------------------------------------------------------------
+# StrEnums: they compare equal to the strings stored in the rows, so no migration goes with them.
+
+
+class Role(StrEnum):
+    """``StaffMember.role``."""
+
+    STAFF = "staff"
+    COORDINATOR = "coordinator"
+
+
+class PromptState(StrEnum):
+    """``Prompt.state`` (see ``bot/staff/loop.py``)."""
+
+    DUE = "due"
+    SENDING = "sending"
+    SENT = "sent"
+    ANSWERED = "answered"
+
+
+# A prompt in one of these states is open: an answer (any status record of the measure) closes it.
+OPEN_PROMPT_STATES = (PromptState.DUE, PromptState.SENDING, PromptState.SENT)
+
+
+class IssueState(StrEnum):
+    """``NewsletterIssue.state``."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    HELD = "held"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """``Delivery.state`` (see ``bot/newsletters/outbox.py``)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"
+    GONE = "gone"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class SubscriptionStatus(StrEnum):
+    """``Subscription.status``."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    INACTIVE = "inactive"
 
 
 # --- content ------------------------------------------------------------------------------------
@@ -169,7 +228,7 @@ class Subscription(SQLModel, table=True):
         sa_column=Column(sa.BigInteger, sa.ForeignKey("resident.chat_id", ondelete="CASCADE"), nullable=False)
     )
     newsletter: str = Field(max_length=16)  # a measure number: "1.24", "1.32"
-    status: str = Field(default="active", max_length=16)  # active | blocked | inactive
+    status: str = Field(default=SubscriptionStatus.ACTIVE, max_length=16)  # SubscriptionStatus
     language: str = Field(max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
@@ -182,8 +241,7 @@ class NewsletterIssue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     newsletter: str = Field(max_length=16, index=True)
     texts: dict[str, str] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
-    # draft | scheduled | held | sending | sent | cancelled
-    state: str = Field(default="draft", max_length=16)
+    state: str = Field(default=IssueState.DRAFT, max_length=16)  # IssueState
     scheduled_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     image: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary, nullable=True))
@@ -204,8 +262,7 @@ class Delivery(SQLModel, table=True):
     issue_id: int = Field(foreign_key="newsletter_issue.id", index=True)
     chat_id: int = Field(sa_column=Column(sa.BigInteger, nullable=False))
     language: str = Field(max_length=8)
-    # pending | claimed | sending | sent | blocked | gone | failed | unknown | skipped | cancelled
-    state: str = Field(default="pending", max_length=16)
+    state: str = Field(default=DeliveryState.PENDING, max_length=16)  # DeliveryState
     attempts: int = 0
     last_error: str | None = None
     lease_until: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
@@ -225,7 +282,7 @@ class StaffMember(SQLModel, table=True):
     organisation: str
     chat_id: int | None = Field(default=None, sa_column=Column(sa.BigInteger, unique=True, nullable=True))
     language: str = Field(default="de", max_length=8)
-    role: str = Field(default="staff", max_length=16)  # staff | coordinator
+    role: str = Field(default=Role.STAFF, max_length=16)  # Role
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     deputy_id: int | None = Field(default=None, foreign_key="staff_member.id")
     away_until: date | None = None  # away up to and including this day; the deputy takes over
@@ -290,7 +347,7 @@ class Prompt(SQLModel, table=True):
     measure_number: str = Field(foreign_key="measure.number", index=True, max_length=16)
     staff_id: int = Field(foreign_key="staff_member.id", index=True)
     due_at: datetime = Field(sa_column=ts_column())
-    state: str = Field(default="due", max_length=16, index=True)  # due | sending | sent | answered
+    state: str = Field(default=PromptState.DUE, max_length=16, index=True)  # PromptState
     sent_to: int | None = Field(default=None, foreign_key="staff_member.id")
     claimed_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
@@ -317,6 +374,8 @@ class StatusDraft(SQLModel, table=True):
 
 
 STATUS_VALUES = ("implemented", "on_track", "delayed", "not_started", "continuous", "dropped")
+# A measure's status older than this is stale: the report marks it, the residents' card says so.
+STALE_AFTER = timedelta(days=183)
 
 
 # --- learning from residents (never with a user id) -------------------------------------------

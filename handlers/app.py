@@ -138,7 +138,8 @@ def register(
 
 def _status_tick(loop, clock, frontend=None):
     """The JobQueue job: one status-loop tick (prompts, reminders, escalations) per interval, and
-    the staff command menus queued for removal (e.g. by ``staff remove`` without a token)."""
+    the staff command menus queued for removal (e.g. by ``staff remove`` without a token). Both
+    do their store work in threads, so a slow or locked store never holds up the bot's updates."""
 
     async def tick(context) -> None:
         try:

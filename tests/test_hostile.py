@@ -33,7 +33,8 @@ from bot.newsletters.issues import create_issue
 from bot.settings import Settings
 from bot.staff.codes import STATUS_CODES
 from bot.staff.desk import STAFF_COMMANDS
-from bot.staff.directory import MAX_NOTE, LinkOutcome
+from bot.staff.onboarding import LinkOutcome
+from bot.staff.records import MAX_NOTE
 from handlers.app import assemble
 from tests.botapi import ApiError, FakeBotApi, parse_html
 from tests.tgharness import PollingBot

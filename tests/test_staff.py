@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
+from itertools import product
 
 import pytest
 import sqlalchemy as sa
@@ -16,13 +20,18 @@ from hypothesis import strategies as st
 from sqlmodel import Session, select
 from telegram import Bot
 
+from bot.chat.outbound import SENT
 from bot.content.catalog import Catalog
 from bot.content.importer import import_content
 from bot.i18n import Translations
-from bot.models import Prompt, StaffInvite, StatusDraft, StatusReport
+from bot.models import Prompt, Role, StaffInvite, StaffMember, StatusDraft, StatusReport
+from bot.staff import permissions
 from bot.staff.desk import StaffDesk
-from bot.staff.directory import LinkOutcome, StaffDirectory, StaffError
-from bot.staff.loop import LoopConfig, StatusLoop
+from bot.staff.directory import StaffDirectory
+from bot.staff.errors import StaffError
+from bot.staff.loop import StatusLoop
+from bot.staff.onboarding import LinkOutcome
+from bot.staff.prompt_store import LoopConfig
 from bot.store import db
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
@@ -144,6 +153,46 @@ def test_permissions(parts):
     assert not directory.may_report(anna, "4.3", today + timedelta(days=4))
     with pytest.raises(StaffError):
         directory.set_deputy(anna.id, anna.id)
+    # Whoever is asked may answer: the deputy of a colleague without a linked chat is asked
+    # (the status loop), so they may answer for the colleague's measures too.
+    directory.set_deputy(unlinked.id, bert.id)
+    assert directory.may_report(bert, "4.14", today)
+    directory.set_deputy(unlinked.id, None)
+    assert not directory.may_report(bert, "4.14", today)
+
+
+@pytest.mark.parametrize("linked_, away, deputy_linked, deputy_away", list(product([False, True], repeat=4)))
+def test_the_deputy_rule_is_one_rule_for_asking_and_answering(linked_, away, deputy_linked, deputy_away):
+    """``permissions.recipient`` (who is asked) and ``may_report`` (who may answer) apply the same
+    rule: whoever the loop asks about a measure may answer for it."""
+    today = MONDAY.date()
+    away_until = today + timedelta(days=1)
+    deputy = StaffMember(
+        id=2, name="D", organisation="Amt", chat_id=12 if deputy_linked else None,
+        away_until=away_until if deputy_away else None,
+    )  # fmt: skip
+    member = StaffMember(
+        id=1, name="M", organisation="Amt", chat_id=11 if linked_ else None, deputy_id=2,
+        away_until=away_until if away else None,
+    )  # fmt: skip
+    duties = permissions.Duties({"4.14", "4.3"}, {1: {"4.14"}, 2: {"4.3"}}, [member])
+    asked = permissions.recipient(member, deputy, today)
+    if linked_ and not away:
+        assert asked is member
+    elif deputy_linked and not deputy_away:
+        assert asked is deputy
+    else:
+        assert asked is None
+    if asked is not None:
+        assert permissions.may_report(asked, "4.14", today, duties)
+    # The deputy may answer exactly while they stand in; their own measure always.
+    if deputy_linked:
+        assert permissions.may_report(deputy, "4.14", today, duties) == (not linked_ or away)
+        assert permissions.may_report(deputy, "4.3", today, duties)
+    coordinator = StaffMember(id=3, name="C", organisation="Amt", chat_id=13, role=Role.COORDINATOR)
+    assert permissions.is_coordinator(coordinator) and not permissions.is_coordinator(member)
+    assert permissions.may_report(coordinator, "4.3", today, duties)
+    assert not permissions.may_report(coordinator, "99.9", today, duties)
 
 
 @pytest.mark.parametrize(
@@ -243,11 +292,11 @@ def test_cadence_per_measure_and_globally(parts, store):
     directory.record(anna, "4.14", "on_track", now=MONDAY)
     directory.record(anna, "4.3", "on_track", now=MONDAY)
     directory.set_cadence("4.3", 1)
-    assert set(loop.due_measures(MONDAY + timedelta(days=20))) == set()
+    assert set(loop.store.due_measures(MONDAY + timedelta(days=20))) == set()
     in_5_weeks = MONDAY + timedelta(days=35)
-    assert set(loop.due_measures(in_5_weeks)) == {"4.3"}  # monthly
-    assert set(loop.due_measures(MONDAY + timedelta(days=93))) == {"4.3", "4.14"}  # quarterly
-    at, _ = loop.due_measures(in_5_weeks)["4.3"]
+    assert set(loop.store.due_measures(in_5_weeks)) == {"4.3"}  # monthly
+    assert set(loop.store.due_measures(MONDAY + timedelta(days=93))) == {"4.3", "4.14"}  # quarterly
+    at, _ = loop.store.due_measures(in_5_weeks)["4.3"]
     assert at.astimezone(loop.tz).hour == 9  # at the configured local time
 
 
@@ -257,8 +306,8 @@ def test_restart_mid_send_repeats_nothing(parts, store):
     directory, desk, loop, _clock = parts
     linked(directory, "Anna", 11, ["4.14"])
     backdate_assignments(store, MONDAY - timedelta(days=2))
-    loop.scan(MONDAY)
-    claimed = loop._claim(MONDAY, 10)  # the process dies right after claiming
+    loop.store.scan(MONDAY)
+    claimed = loop.store.claim(MONDAY, 10)  # the process dies right after claiming
     assert len(claimed) == 1
     with FakeBotApi() as api:
         assert tick(api, loop, MONDAY + timedelta(minutes=1)).prompts == 0  # still in grace
@@ -336,7 +385,7 @@ def test_remove_erases_the_person_but_keeps_the_records(parts, store):
     directory.set_deputy(bert.id, anna.id)
     directory.record(anna, "4.14", "implemented", now=MONDAY)
     backdate_assignments(store, MONDAY - timedelta(days=3))
-    loop.scan(MONDAY)
+    loop.store.scan(MONDAY)
     directory.remove(anna.id)
     gone = directory.get(anna.id)
     assert (gone.name, gone.chat_id) == ("(removed)", None)
@@ -383,3 +432,69 @@ def sqlite_parts(tmp_path_factory, content):
     linked(directory, "Anna", 11, ["4.14"])
     yield directory, desk, StatusLoop(eng, desk, LoopConfig()), desk.clock, eng
     eng.dispose()
+
+
+# -- the event loop -------------------------------------------------------------------------------------
+class InstantSender:
+    """A ``Sender`` that delivers at once, so the test measures only the store's part."""
+
+    def __init__(self):
+        self.sent: list[int] = []
+
+    async def send(self, chat_id, reply):
+        self.sent.append(chat_id)
+        return SENT
+
+
+def test_the_status_tick_never_blocks_the_event_loop(tmp_path, content):
+    """Another connection holds SQLite's write lock for 1.5 s: the tick waits for it (its store
+    work runs in threads), and meanwhile the event loop goes on. A 10 ms heartbeat task on the same
+    loop never lags by more than 100 ms. (Run on the loop, the tick's first write would stall every
+    update of the bot for the whole 1.5 s.)"""
+    path = tmp_path / "ankommen.db"
+    eng = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(eng)
+    import_content(eng, content)
+    catalog = Catalog.load(eng)
+    directory = StaffDirectory(eng, catalog.measures)
+    desk = StaffDesk(directory, catalog, Translations(), clock=Clock(MONDAY))
+    loop = StatusLoop(eng, desk, LoopConfig())
+    linked(directory, "Anna", 11, ["4.14"])
+    backdate_assignments(eng, MONDAY - timedelta(days=7))
+    sender = InstantSender()
+
+    async def run():
+        lags: list[float] = []
+
+        async def heartbeat():
+            while True:
+                started = time.perf_counter()
+                await asyncio.sleep(0.01)
+                lags.append(time.perf_counter() - started - 0.01)
+
+        blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        blocker.execute("BEGIN IMMEDIATE")  # the write lock, until the rollback
+        # Released from another thread, so that it goes after 1.5 s even if the event loop stalls.
+        release = threading.Timer(1.5, blocker.rollback)
+        beat = asyncio.create_task(heartbeat())
+        await asyncio.sleep(0.05)  # the heartbeat is running
+        started = time.perf_counter()
+        release.start()
+        try:
+            result = await loop.tick(MONDAY, sender)
+        finally:
+            release.join()
+            blocker.close()
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(0.05)  # a beat that was held up records its lag
+        beat.cancel()
+        return result, elapsed, lags
+
+    try:
+        result, elapsed, lags = asyncio.run(run())
+    finally:
+        eng.dispose()
+    assert elapsed >= 1.4, elapsed  # the tick did wait for the lock …
+    assert (result.created, result.prompts, sender.sent) == (1, 1, [11])  # … and then did its work
+    assert max(lags) < 0.1, f"the event loop stalled for {max(lags):.3f} s"  # never held up,
+    assert len(lags) >= 50  # and the heartbeat ran all along

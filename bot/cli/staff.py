@@ -110,7 +110,7 @@ def _fail(message: str) -> int:
 
 def cmd_staff(args, settings) -> int:
     from bot.cli.wiring import open_core
-    from bot.staff.directory import StaffError
+    from bot.staff.errors import StaffError
 
     core = open_core(settings, sync_content=None)
     directory = core.staff_directory()
@@ -269,7 +269,7 @@ def cmd_reminders(args, settings) -> int:
     loop = core.status_loop(core.staff_desk(clock=lambda: now))
     try:
         if args.dry_run:
-            created = loop.scan(now)
+            created = loop.store.scan(now)
             print(json.dumps({"now": now.isoformat(), "created": created, "sent": 0}))
             return 0
         if not settings.telegram_bot_token:

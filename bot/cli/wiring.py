@@ -116,7 +116,8 @@ class Core:
         return report.render_html(data, self.translations, png).encode(), png
 
     def status_loop(self, desk=None):
-        from bot.staff.loop import LoopConfig, StatusLoop
+        from bot.staff.loop import StatusLoop
+        from bot.staff.prompt_store import LoopConfig
 
         return StatusLoop(self.engine, desk or self.staff_desk(), LoopConfig.from_settings(self.settings))
 

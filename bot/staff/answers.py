@@ -20,7 +20,7 @@ from bot.chat.replies import Button, Reply, esc, finish, status_label
 from bot.models import StaffMember, StatusDraft, StatusReport
 from bot.residents.scrub import strip_controls
 from bot.staff.codes import PROGRESS_STEPS, STATUS_CODES
-from bot.staff.directory import MAX_NOTE
+from bot.staff.records import MAX_NOTE
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from bot.content.catalog import Catalog, pick_text
 from bot.i18n import Translations
 from bot.models import StaffMember, utcnow
 from bot.staff.answers import StatusAnswers
-from bot.staff.directory import LinkOutcome, StaffDirectory, looks_like_code
+from bot.staff.directory import StaffDirectory
+from bot.staff.onboarding import LinkOutcome, looks_like_code
 from bot.staff.screens import StaffScreens
 from bot.store.throttle import StoreThrottle
 

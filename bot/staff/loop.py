@@ -33,61 +33,34 @@ tick's sending; the unsent prompts go back to ``due`` and unsent reminders and d
 unclaimed, so the next tick (a minute later) sends them. A message that may have arrived
 (``Outcome.UNKNOWN``: a timeout, a connection lost after the request was written, a proxy's
 500/502/504) counts as sent, with ``last_error`` "unknown": at most once; the reminder follows.
+
+**The event loop never waits on the store.** ``StatusLoop`` is the async driver; every read and
+write of the rows is a method of ``PromptStore`` (``bot/staff/prompt_store.py``: synchronous, one
+retried transaction each), run in a thread with ``asyncio.to_thread``, and so is rendering a
+prompt (it reads the measure's last status). A store that is slow, locked by another writer, or
+retrying with backoff holds up the tick, never the bot's other updates. Who is asked (the
+member or their deputy) is ``bot.staff.permissions.recipient``, the deputy rule the desk also
+uses for who may answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time as _time
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
 
 from bot.chat.outbound import Outcome, Sender
 from bot.chat.replies import Reply
-from bot.models import Assignment, MeasureCadence, Prompt, StaffMember, StatusReport, UTCDateTime
+from bot.models import StaffMember
 from bot.staff.desk import StaffDesk
-from bot.staff.directory import is_away, measure_key
-from bot.staff.schedule import add_months, is_working_day, next_slot
-from bot.store import db
-from bot.store.claims import claim_rows
+from bot.staff.permissions import is_coordinator, reachable, recipient
+from bot.staff.prompt_store import LoopConfig, P, PromptStore
 
 log = logging.getLogger(__name__)
-P = Prompt.__table__
-
-OPEN_STATES = ("due", "sending", "sent")
-WORKDAY_END = time(18, 0)  # nothing is sent to staff after this local time
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    cadence_months: int = 3
-    prompt_time: time = time(9, 0)
-    timezone: str = "Europe/Berlin"
-    reminder_days: int = 7
-    escalation_days: int = 14
-    in_flight_grace: timedelta = timedelta(minutes=10)
-    batch: int = 600  # prompts or reminders sent per tick at most (a tick runs every minute)
-
-    @classmethod
-    def from_settings(cls, settings) -> LoopConfig:
-        return cls(
-            cadence_months=settings.status_cadence_months,
-            prompt_time=settings.prompt_time,
-            timezone=settings.timezone,
-            reminder_days=settings.reminder_days,
-            escalation_days=settings.escalation_days,
-        )
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
 
 
 @dataclass
@@ -109,310 +82,132 @@ class TickResult:
         return dict(self.__dict__)
 
 
-@db.retry_transient("_claim", "_staff", "_settle", "_release", "_unclaim", "_claim_follow_ups")
+def _asked(member: StaffMember | None, staff: dict[int, StaffMember], today: date) -> StaffMember | None:
+    """Whom to ask about ``member``'s measure (``permissions.recipient``); None: nobody today."""
+    if member is None:
+        return None
+    return recipient(member, staff.get(member.deputy_id) if member.deputy_id else None, today)
+
+
 class StatusLoop:
+    """The async driver: ``await tick(now, sender)``; the store work runs in threads."""
+
     def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig):
         self.engine = engine
         self.desk = desk
         self.config = config
         self.tz = config.tz
+        self.store = PromptStore(engine, config)
 
-    # -- time ----------------------------------------------------------------------------------
-    def slot(self, after: datetime) -> datetime:
-        return next_slot(after, self.config.prompt_time, self.tz)
+    async def _send(self, sender: Sender, chat_id: int, reply: Reply, result: TickResult) -> Outcome:
+        outcome = (await sender.send(chat_id, reply)).outcome
+        result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
+        return outcome
 
-    def working_time(self, after: datetime) -> datetime:
-        """``after`` itself when it falls in working hours, else the next slot."""
-        return after if self.in_window(after) else self.slot(after)
-
-    def in_window(self, now: datetime) -> bool:
-        """Working hours: a working day, from ``prompt_time`` until ``WORKDAY_END`` (local)."""
-        local = now.astimezone(self.tz)
-        return is_working_day(local.date()) and self.config.prompt_time <= local.time() < WORKDAY_END
-
-    # -- 1. recover ------------------------------------------------------------------------------
-    def recover(self, now: datetime) -> int:
-        """Prompts stuck in ``sending`` (a crash mid-send) count as sent: never send twice."""
-        with Session(self.engine) as s:
-            rows = s.exec(
-                sa.update(Prompt)
-                .where(Prompt.state == "sending", Prompt.claimed_at < now - self.config.in_flight_grace)
-                .values(state="sent", last_error="unknown: interrupted")
-                .returning(Prompt.id, Prompt.claimed_at)
-            ).all()
-            for prompt_id, claimed in rows:
-                self._schedule_follow_up(s, prompt_id, claimed)
-            s.commit()
-        if rows:
-            log.warning("%d status prompts were in flight at a crash; taken as sent", len(rows))
-        return len(rows)
-
-    # -- 2. scan -------------------------------------------------------------------------------
-    def due_measures(self, now: datetime) -> dict[str, tuple[datetime, list[int]]]:
-        """Measures that fall due by ``now``: measure -> (due time, assigned staff ids)."""
-        with Session(self.engine) as s:
-            assigned: dict[str, list[int]] = defaultdict(list)
-            first_assigned: dict[str, datetime] = {}
-            for measure, staff_id, created in s.exec(
-                select(Assignment.measure_number, Assignment.staff_id, Assignment.created_at)
-            ).all():
-                assigned[measure].append(staff_id)
-                if measure not in first_assigned or created < first_assigned[measure]:
-                    first_assigned[measure] = created
-            open_ = set(
-                s.exec(select(Prompt.measure_number).where(Prompt.state.in_(OPEN_STATES)).distinct()).all()
-            )
-            last_report = dict(
-                s.exec(
-                    select(
-                        StatusReport.measure_number,
-                        sa.func.max(StatusReport.reported_at, type_=UTCDateTime()),
-                    ).group_by(StatusReport.measure_number)
-                ).all()
-            )
-            last_prompt = dict(
-                s.exec(
-                    select(Prompt.measure_number, sa.func.max(Prompt.due_at, type_=UTCDateTime())).group_by(
-                        Prompt.measure_number
-                    )
-                ).all()
-            )
-            cadence = dict(s.exec(select(MeasureCadence.measure_number, MeasureCadence.months)).all())
-        due = {}
-        for measure, staff_ids in assigned.items():
-            if measure in open_:
-                continue
-            bases = [t for t in (last_report.get(measure), last_prompt.get(measure)) if t is not None]
-            if bases:
-                months = cadence.get(measure, self.config.cadence_months)
-                at = self.slot(add_months(max(bases), months))
-            else:
-                at = self.slot(first_assigned[measure])
-            if at <= now:
-                due[measure] = (at, staff_ids)
-        return due
-
-    def scan(self, now: datetime) -> int:
-        """Insert ``due`` prompts for the measures that fell due, the longest due first, about
-        ``batch`` rows per tick (no more are sent per tick); returns how many were new."""
-        due = self.due_measures(now)
-        rows = []
-        for m, (at, staff_ids) in sorted(due.items(), key=lambda kv: (kv[1][0], measure_key(kv[0]))):
-            if len(rows) >= self.config.batch:
-                break  # the rest next tick: no more can be sent in one tick anyway
-            rows += [
-                {"measure_number": m, "staff_id": sid, "due_at": at, "state": "due"} for sid in staff_ids
-            ]
-        if not rows:
-            return 0
-        if self.engine.dialect.name == "postgresql":
-            # One statement over arrays: many times faster than a batch of row inserts.
-            stmt = sa.text(
-                "INSERT INTO prompt (measure_number, staff_id, due_at, state) "
-                "SELECT m, s, d, 'due' FROM unnest(CAST(:m AS text[]), CAST(:s AS integer[]), "
-                "CAST(:d AS timestamptz[])) AS t(m, s, d) "
-                "ON CONFLICT (measure_number, staff_id, due_at) DO NOTHING"
-            )
-            params = {
-                "m": [r["measure_number"] for r in rows],
-                "s": [r["staff_id"] for r in rows],
-                "d": [r["due_at"] for r in rows],
-            }
-            with self.engine.begin() as conn:
-                return conn.execute(stmt, params).rowcount
-        table = Prompt.__table__
-        stmt = (
-            sqlite_insert(table)
-            .on_conflict_do_nothing(index_elements=["measure_number", "staff_id", "due_at"])
-            .returning(table.c.id)
-        )
-        with self.engine.begin() as conn:
-            return len(conn.execute(stmt, rows).all())
+    async def _prompt(self, to: StaffMember, member: StaffMember, measure: str, **kw) -> Reply:
+        """The prompt for ``to`` (rendered in a thread: it reads the measure's last status)."""
+        standing_in_for = member if to.id != member.id else None
+        return await asyncio.to_thread(self.desk.prompt, to, measure, standing_in_for=standing_in_for, **kw)
 
     # -- 3. send -------------------------------------------------------------------------------
-    def _claim(self, now: datetime, limit: int) -> list[tuple[int, str, int]]:
-        with self.engine.begin() as conn:
-            rows = claim_rows(
-                conn,
-                P,
-                [P.c.state == "due", P.c.due_at <= now],
-                {"state": "sending", "claimed_at": now},
-                (P.c.id, P.c.measure_number, P.c.staff_id),
-                limit=limit,
-            )
-        return sorted(tuple(r) for r in rows)
-
-    def _staff(self) -> dict[int, StaffMember]:
-        with Session(self.engine) as s:
-            return {m.id: m for m in s.exec(select(StaffMember)).all()}
-
-    def recipient(self, member: StaffMember, staff: dict[int, StaffMember], today) -> StaffMember | None:
-        """The person to ask: the member, or their linked deputy while they are away."""
-        if member.chat_id is not None and not is_away(member, today):
-            return member
-        deputy = staff.get(member.deputy_id) if member.deputy_id else None
-        if deputy is not None and deputy.chat_id is not None and not is_away(deputy, today):
-            return deputy
-        return None
-
-    def _schedule_follow_up(self, s: Session, prompt_id: int, sent_at: datetime) -> None:
-        s.exec(
-            sa.update(Prompt)
-            .where(Prompt.id == prompt_id)
-            .values(
-                sent_at=sent_at,
-                remind_at=self.working_time(sent_at + timedelta(days=self.config.reminder_days)),
-                escalate_at=self.working_time(sent_at + timedelta(days=self.config.escalation_days)),
-            )
-        )
-
-    def _settle(self, prompt_id: int, sent_to: int, now: datetime, outcome: Outcome) -> None:
-        with Session(self.engine) as s:
-            s.exec(
-                sa.update(Prompt)
-                .where(Prompt.id == prompt_id, Prompt.state == "sending")
-                .values(
-                    state="sent",
-                    sent_to=sent_to,
-                    last_error=None if outcome is Outcome.SENT else outcome.value,
-                )
-            )
-            self._schedule_follow_up(s, prompt_id, now)
-            s.commit()
-
-    def _release(self, prompt_ids: list[int]) -> None:
-        if not prompt_ids:
-            return
-        with Session(self.engine) as s:
-            s.exec(
-                sa.update(Prompt)
-                .where(Prompt.id.in_(prompt_ids), Prompt.state == "sending")
-                .values(state="due", claimed_at=None)
-            )
-            s.commit()
-
     async def send_prompts(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        claimed = self._claim(now, self.config.batch)
+        store = self.store
+        claimed = await asyncio.to_thread(store.claim, now, self.config.batch)
         if not claimed:
             return
-        staff = self._staff()
+        staff = await asyncio.to_thread(store.staff)
         today = now.astimezone(self.tz).date()
         asked: set[tuple[str, int]] = set()
         unsendable: list[int] = []
         for i, (prompt_id, measure, staff_id) in enumerate(claimed):
             member = staff.get(staff_id)
-            to = self.recipient(member, staff, today) if member else None
+            to = _asked(member, staff, today)
             if to is None:
                 unsendable.append(prompt_id)
                 continue
             if (measure, to.id) in asked:  # a deputy who is also assigned: one prompt is enough
-                self._settle(prompt_id, to.id, now, Outcome.SENT)
+                await asyncio.to_thread(store.settle, prompt_id, to.id, now, Outcome.SENT)
                 continue
-            reply = self.desk.prompt(to, measure, standing_in_for=member if to.id != member.id else None)
-            outcome = (await sender.send(to.chat_id, reply)).outcome
-            result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
+            reply = await self._prompt(to, member, measure)
+            outcome = await self._send(sender, to.chat_id, reply, result)
             if outcome is Outcome.RETRY:
-                self._release([p for p, _m, _s in claimed[i:]])
+                await asyncio.to_thread(store.release, [p for p, _m, _s in claimed[i:]])
                 result.paused = True
                 break
-            self._settle(prompt_id, to.id, now, outcome)
+            await asyncio.to_thread(store.settle, prompt_id, to.id, now, outcome)
             asked.add((measure, to.id))
             if outcome is Outcome.SENT or outcome is Outcome.UNKNOWN:
                 result.prompts += 1
             else:
                 result.failed += 1
                 log.warning("a status prompt could not be delivered: %s", outcome.value)
-        self._release(unsendable)
+        await asyncio.to_thread(store.release, unsendable)
         result.deferred += len(unsendable)
 
     # -- 4. remind and escalate -----------------------------------------------------------------
-    def _claim_follow_ups(self, stamp: str, due: str, now: datetime, returning, limit=None) -> list:
-        """Sent prompts whose ``due`` time passed and whose ``stamp`` is unset: claimed by
-        setting ``stamp`` (``reminded_at`` / ``escalated_at``) before anything is sent."""
-        with self.engine.begin() as conn:
-            return claim_rows(
-                conn,
-                P,
-                [P.c.state == "sent", P.c[stamp].is_(None), P.c[due] <= now],
-                {stamp: now},
-                returning,
-                limit=limit,
-            )
-
     async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        rows = self._claim_follow_ups(
+        rows = await asyncio.to_thread(
+            self.store.claim_follow_ups,
             "reminded_at", "remind_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
-            limit=self.config.batch,
+            self.config.batch,
         )  # fmt: skip
         if not rows:
             return
-        staff = self._staff()
+        staff = await asyncio.to_thread(self.store.staff)
         today = now.astimezone(self.tz).date()
         rows = sorted(rows)
         for i, (_pid, measure, staff_id, sent_to) in enumerate(rows):
             member = staff.get(staff_id)
             to = staff.get(sent_to) if sent_to else None
-            if to is None or to.chat_id is None or is_away(to, today):
-                to = self.recipient(member, staff, today) if member else None
+            if to is None or not reachable(to, today):
+                to = _asked(member, staff, today)
             if to is None:
                 continue
-            reply = self.desk.prompt(
-                to, measure, reminder=True, standing_in_for=member if to.id != member.id else None
-            )
-            outcome = (await sender.send(to.chat_id, reply)).outcome
-            result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
+            reply = await self._prompt(to, member, measure, reminder=True)
+            outcome = await self._send(sender, to.chat_id, reply, result)
             if outcome is Outcome.RETRY:
                 # Certainly not delivered (429, 503, no connection): this one and the rest of the
                 # batch are unclaimed and go out on a later tick.
-                self._unclaim("reminded_at", [r[0] for r in rows[i:]], now)
+                await asyncio.to_thread(self.store.unclaim, "reminded_at", [r[0] for r in rows[i:]], now)
                 result.paused = True
                 break
             result.reminders += 1
 
     async def send_escalations(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        rows = self._claim_follow_ups(
-            "escalated_at", "escalate_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_at)
-        )
+        rows = await asyncio.to_thread(
+            self.store.claim_follow_ups,
+            "escalated_at", "escalate_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_at),
+        )  # fmt: skip
         if not rows:
             return
-        staff = self._staff()
+        staff = await asyncio.to_thread(self.store.staff)
         items = sorted(
             {(m, sid): sent for _id, m, sid, sent in rows}.items(), key=lambda kv: (kv[0][0], kv[0][1])
         )
         digest = [(m, staff[sid], sent) for (m, sid), sent in items if sid in staff]
-        coordinators = [m for m in staff.values() if m.role == "coordinator" and m.chat_id is not None]
+        coordinators = [m for m in staff.values() if is_coordinator(m) and m.chat_id is not None]
         if not coordinators:
             log.warning("%d measures are overdue, but no coordinator is linked to hear of it", len(digest))
         reached = False
         for coordinator in coordinators:
-            reply: Reply = self.desk.escalation(coordinator, digest, self.config.escalation_days)
-            outcome = (await sender.send(coordinator.chat_id, reply)).outcome
-            result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
+            reply = self.desk.escalation(coordinator, digest, self.config.escalation_days)  # no store
+            outcome = await self._send(sender, coordinator.chat_id, reply, result)
             if outcome is Outcome.RETRY:
                 result.paused = True
                 if not reached:  # nobody has (or may have) the digest: it goes out on a later tick
-                    self._unclaim("escalated_at", [r[0] for r in rows], now)
+                    await asyncio.to_thread(self.store.unclaim, "escalated_at", [r[0] for r in rows], now)
                 break
             reached = True
             result.escalations += 1
-
-    def _unclaim(self, column: str, prompt_ids: list[int], claimed_at: datetime) -> None:
-        """Undo the claim (``reminded_at`` / ``escalated_at`` = ``claimed_at``) of unsent rows."""
-        col = getattr(Prompt, column)
-        with Session(self.engine) as s:
-            s.exec(
-                sa.update(Prompt).where(Prompt.id.in_(prompt_ids), col == claimed_at).values({column: None})
-            )
-            s.commit()
 
     # -- the tick ------------------------------------------------------------------------------
     async def tick(self, now: datetime, sender: Sender) -> TickResult:
         result = TickResult()
         started = _time.perf_counter()
-        result.recovered = self.recover(now)
-        result.created = self.scan(now)
+        result.recovered = await asyncio.to_thread(self.store.recover, now)
+        result.created = await asyncio.to_thread(self.store.scan, now)
         result.scan_seconds = _time.perf_counter() - started
-        result.in_window = self.in_window(now)
+        result.in_window = self.config.in_window(now)
         if result.in_window:
             started = _time.perf_counter()
             await self.send_prompts(now, sender, result)

@@ -12,11 +12,8 @@ import asyncio
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli.wiring import open_core
 from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription, utcnow
-from bot.settings import Settings
 from handlers.newsletter import NewsletterService
-from tests.botapi import FakeBotApi
 from tests.helpers import wait_until
 from tests.tgharness import PollingBot
 
@@ -24,22 +21,13 @@ RESIDENT, COORDINATOR, STRANGER = 3101, 3201, 3301
 
 
 @pytest.fixture(scope="module")
-def api():
-    with FakeBotApi() as server:  # flood control is tested in test_newsletters.py
-        yield server
+def core_env(api) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_BASE_URL": api.base_url}
 
 
 @pytest.fixture(scope="module")
-def core(tmp_path_factory, api):
-    settings = Settings.from_env(
-        {
-            "ANKOMMEN_STATE_DIR": str(tmp_path_factory.mktemp("nl")),
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-        }
-    )
-    c = open_core(settings)
-    with Session(c.engine) as s:
+def bot(core, api):
+    with Session(core.engine) as s:
         s.add(
             StaffMember(
                 name="K", organisation="Stadt", chat_id=COORDINATOR, role="coordinator", language="de"
@@ -47,12 +35,6 @@ def core(tmp_path_factory, api):
         )
         s.add(StaffMember(name="S", organisation="Stadt", chat_id=STRANGER, role="staff", language="de"))
         s.commit()
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def bot(core, api):
     runner = PollingBot(core, api, rate_limit_per_minute=60)
     service = NewsletterService(core, core.settings, runner.frontend, tick_seconds=0.3)
     service.install(runner.app)

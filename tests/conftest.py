@@ -21,8 +21,12 @@ from bot.residents.dialogue import Dialogue, MemoryPreferences
 from bot.settings import Settings
 from bot.store import db
 from tests.botapi import FakeBotApi
-from tests.support import staff, stores
+from tests.support import markers, staff, stores
 from tests.support.stores import pg_url_of, require_pg
+
+
+def pytest_collection_modifyitems(items):
+    markers.mark(items)
 
 
 @pytest.fixture(scope="session")

@@ -58,12 +58,14 @@ def require_pg() -> None:
 class PgDatabases:
     """Creates and drops uniquely named databases through one AUTOCOMMIT admin engine.
 
-    A drop takes about a second on a busy machine and nothing waits for it, so ``drop_later``
-    runs it on a background thread; ``dispose`` waits for every drop (and fails on an error)."""
+    A drop makes PostgreSQL (15) wait for a checkpoint: a second or more on a busy machine, and
+    nothing waits for it. So ``drop_later`` runs drops on background threads, several at once
+    (drops that wait at the same time share one checkpoint); ``dispose`` waits for every drop
+    and fails on an error."""
 
     def __init__(self) -> None:
         self.admin = sa.create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-        self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drop")
+        self._dropper = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pg-drop")
         self._drops: list[Future] = []
 
     def create(self, *, template: str | None = None) -> str:

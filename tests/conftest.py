@@ -1,40 +1,33 @@
-"""Shared fixtures: a real SQLite file and a real PostgreSQL database, never mocks of our code."""
+"""Shared fixtures: a real SQLite file and a real PostgreSQL database, never mocks of our code.
+
+Defined here once, for every test module: the content and catalog, the stores (built from a
+session template, ``tests/support/stores.py``), the staff parts, the loopback Bot API ``api`` and
+the production ``core`` for the Telegram tests, and the staff world on the production wiring.
+No test module imports from another; what they share lives here or in ``tests/support/``.
+"""
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from bot import paths
+from bot.cli.wiring import open_core
 from bot.content.catalog import Catalog
-from bot.content.importer import import_content
 from bot.content.load import load_content
 from bot.i18n import Translations
 from bot.residents.dialogue import Dialogue
 from bot.residents.ports import MemoryPreferences
+from bot.settings import Settings
 from bot.store import db
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REQUIRE_PG = os.environ.get("ANKOMMEN_REQUIRE_POSTGRES") == "1"
-
-
-def _pg_admin_url() -> str:
-    return "postgresql+psycopg:" + PG_URL.split(":", 1)[1]
+from tests.botapi import FakeBotApi
+from tests.support import markers, staff, stores
+from tests.support.stores import pg_url_of, require_pg
 
 
-def _pg_available() -> bool:
-    try:
-        eng = sa.create_engine(_pg_admin_url())
-        with eng.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        eng.dispose()
-        return True
-    except Exception:
-        return False
+def pytest_collection_modifyitems(items):
+    markers.mark(items)
 
 
 @pytest.fixture(scope="session")
@@ -44,42 +37,86 @@ def content():
     return loaded
 
 
+# -- stores --------------------------------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    """The store's backend: every test that uses ``any_url`` or ``store`` runs on both."""
+    return request.param
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite file of this test's own."""
     return f"sqlite:///{tmp_path / 'ankommen.db'}"
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    if not _pg_available():
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (ANKOMMEN_REQUIRE_POSTGRES=1) but {PG_URL} is unreachable")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    name = f"ankommen_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = _pg_admin_url().rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_url(request) -> str:
-    """Runs the test once on a SQLite file and once on PostgreSQL."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+@pytest.fixture(scope="session")
+def pg_databases():
+    require_pg()
+    dbs = stores.PgDatabases()
+    yield dbs
+    dbs.dispose()
 
 
 @pytest.fixture
-def store(any_url, engine_for, content):
+def pg_url(pg_databases):
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = pg_databases.create()
+    yield pg_url_of(name)
+    pg_databases.drop_later(name)
+
+
+@pytest.fixture
+def any_url(backend, request) -> str:
+    """An empty store: runs the test once on a SQLite file and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, content) -> stores.Template:
+    """A SQLite file migrated and imported once per session; tests get copies."""
+    path = tmp_path_factory.mktemp("template") / "ankommen.db"
+    return stores.Template(path, stores.fill(f"sqlite:///{path}", content))
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_databases, content):
+    """A PostgreSQL database migrated and imported once per session, never connected to again
+    (``CREATE DATABASE … TEMPLATE`` needs a template without connections)."""
+    name = pg_databases.create()
+    yield stores.Template(name, stores.fill(pg_url_of(name), content))
+    pg_databases.drop(name)
+
+
+@pytest.fixture
+def sqlite_store_url(sqlite_template, tmp_path) -> str:
+    """A migrated and imported SQLite file of this test's own (a copy of the template)."""
+    path = tmp_path / "ankommen.db"
+    stores.copy_sqlite(sqlite_template.where, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def store_url(backend, request) -> str:
+    """A migrated and imported store of this test's own, on each backend."""
+    if backend == "sqlite":
+        return request.getfixturevalue("sqlite_store_url")
+    dbs, template = request.getfixturevalue("pg_databases"), request.getfixturevalue("pg_template")
+    name = dbs.create(template=template.where)
+    request.addfinalizer(lambda: dbs.drop_later(name))
+    return pg_url_of(name)
+
+
+@pytest.fixture
+def store(store_url, engine_for):
     """A migrated store with the content imported, once on SQLite and once on PostgreSQL."""
-    eng = engine_for(any_url)
-    db.upgrade(eng)
-    import_content(eng, content)
-    return eng
+    return engine_for(store_url)
+
+
+@pytest.fixture
+def sqlite_store(sqlite_store_url, engine_for):
+    """A migrated store with the content imported, on SQLite only."""
+    return engine_for(sqlite_store_url)
 
 
 @pytest.fixture
@@ -97,19 +134,19 @@ def engine_for():
 
 
 @pytest.fixture(scope="session")
-def core_engine(tmp_path_factory, content):
+def core_engine(tmp_path_factory, sqlite_template):
     """One migrated, imported SQLite store shared by the read-only tests."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('core') / 'ankommen.db'}"
-    eng = db.make_engine(url)
-    db.upgrade(eng)
-    import_content(eng, content)
+    path = tmp_path_factory.mktemp("core") / "ankommen.db"
+    stores.copy_sqlite(sqlite_template.where, path)
+    eng = db.make_engine(f"sqlite:///{path}")
     yield eng
     eng.dispose()
 
 
 @pytest.fixture(scope="session")
-def catalog(core_engine) -> Catalog:
-    return Catalog.load(core_engine)
+def catalog(core_engine, sqlite_template) -> Catalog:
+    """``Catalog.load(core_engine)``, from the template's catalog (``stores.rebind``)."""
+    return stores.rebind(sqlite_template.catalog, core_engine)
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +157,56 @@ def translations() -> Translations:
 @pytest.fixture
 def dialogue(catalog, translations) -> Dialogue:
     return Dialogue(catalog, translations, MemoryPreferences(), default_language="de")
+
+
+# -- staff ---------------------------------------------------------------------------------------
+@pytest.fixture
+def catalog_of(request):
+    """``catalog_of(engine)``: ``Catalog.load(engine)`` for a store copied from the template, from
+    the template's catalog (``stores.rebind``), in microseconds instead of a second."""
+
+    def of(engine) -> Catalog:
+        template = "sqlite_template" if engine.dialect.name == "sqlite" else "pg_template"
+        return stores.rebind(request.getfixturevalue(template).catalog, engine)
+
+    return of
+
+
+@pytest.fixture
+def parts(store, catalog_of):
+    """The staff directory, desk and status loop on ``store``, at ``staff.MONDAY``."""
+    return staff.make_parts(store, catalog_of(store))
+
+
+@pytest.fixture
+def staff_world(tmp_path, case):
+    """The production wiring against the loopback server at the ``case``'s moment (a module
+    defines ``case``); see ``tests.support.staff.world``."""
+    with staff.world(tmp_path, case) as world:
+        yield world
+
+
+# -- Telegram: the loopback Bot API and the core behind a polling bot (one per module) -------------
+@pytest.fixture(scope="module")
+def api(request):
+    """The loopback Bot API server for a module; a module sets ``BOTAPI_OPTIONS`` (for example
+    ``{"fault_delay": 2.0}``) to configure it."""
+    with FakeBotApi(**getattr(request.module, "BOTAPI_OPTIONS", {})) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def core_env() -> dict[str, str]:
+    """Settings for ``core`` besides its state directory; a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def core(tmp_path_factory, core_env, sqlite_template):
+    """The production core (``open_core``) on a state directory of the module's own, its store
+    started from the template (``open_core`` then finds it migrated and imported)."""
+    state = tmp_path_factory.mktemp("core")
+    stores.copy_sqlite(sqlite_template.where, state / "ankommen.db")
+    c = open_core(Settings.from_env({"ANKOMMEN_STATE_DIR": str(state), **core_env}))
+    yield c
+    c.engine.dispose()

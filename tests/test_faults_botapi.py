@@ -18,25 +18,24 @@ from telegram.error import BadRequest, NetworkError
 from telegram.request import HTTPXRequest
 
 from bot.chat.outbound import Outcome
-from bot.cli.wiring import open_core
-from bot.content.importer import import_content
 from bot.models import Delivery, Prompt
 from bot.newsletters.definitions import load_definitions
 from bot.newsletters.drafts import build_draft
 from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
-from bot.settings import Settings
 from bot.store import db
 from handlers.app import build_application
 from handlers.frontend import TelegramFrontend
 from handlers.newsletter import outbox_bot
-from handlers.request import Fault, RetryingRequest, fault_of
+from handlers.request import Fault, fault_of
 from handlers.sender import BotSender, outcome_of
 from tests.botapi import FakeBotApi
 from tests.helpers import seed_subscribers
-from tests.test_staff import MONDAY, backdate_assignments, linked, parts  # noqa: F401
+from tests.support.botrequest import fast_request
+from tests.support.staff import MONDAY, backdate_assignments, linked
 from tests.tgharness import PollingBot
 
+BOTAPI_OPTIONS = {"fault_delay": 2.0}  # the module's ``api`` (tests/conftest.py)
 NOT_SENT = [("error", 500), ("error", 502), ("error", 503), ("error", 504), ("proxy", 503)]
 MAYBE_SENT = [  # kind, status, messages that arrived
     ("proxy", 500, 0),
@@ -56,11 +55,6 @@ EACH = [
     ("hang", 500),
     ("hang_after", 500),
 ]
-
-
-def fast_request(**kw) -> RetryingRequest:
-    """The production request class with test-sized backoff and timeouts."""
-    return RetryingRequest(base_delay=0.01, max_delay=0.05, read_timeout=0.5, **kw)
 
 
 def _with_bot(api, fn, request=None):
@@ -149,20 +143,6 @@ def test_idempotent_calls_are_retried_through_every_fault(kind, status):
 
 
 # --- the residents' frontend on the real Application ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def core(tmp_path_factory):
-    settings = Settings.from_env({"ANKOMMEN_STATE_DIR": str(tmp_path_factory.mktemp("faults"))})
-    c = open_core(settings)
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api():
-    with FakeBotApi(fault_delay=2.0) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -269,15 +249,13 @@ LOOP_MAYBE_SENT = [("proxy", 502, 0), ("reset", 500, 0), ("hang_after", 500, 1)]
 
 
 @pytest.fixture
-def store(sqlite_url, engine_for, content):  # noqa: F811 - the status loop's tests on SQLite
-    eng = engine_for(sqlite_url)
-    db.upgrade(eng)
-    import_content(eng, content)
-    return eng
+def store(sqlite_store):
+    """The status loop's fault tests run on SQLite only (``parts`` uses ``store``)."""
+    return sqlite_store
 
 
 @pytest.mark.parametrize("kind,status", LOOP_NOT_SENT)
-def test_status_prompts_and_reminders_that_did_not_arrive_are_sent_next_tick(parts, store, kind, status):  # noqa: F811
+def test_status_prompts_and_reminders_that_did_not_arrive_are_sent_next_tick(parts, store, kind, status):
     directory, _desk, loop, _clock = parts
     linked(directory, "Anna", 501, ["4.14"])
     backdate_assignments(store, MONDAY - timedelta(days=30))
@@ -302,7 +280,7 @@ def test_status_prompts_and_reminders_that_did_not_arrive_are_sent_next_tick(par
 
 
 @pytest.mark.parametrize("kind,status,arrived", LOOP_MAYBE_SENT)
-def test_a_status_prompt_that_may_have_arrived_is_never_sent_again(parts, store, kind, status, arrived):  # noqa: F811
+def test_a_status_prompt_that_may_have_arrived_is_never_sent_again(parts, store, kind, status, arrived):
     directory, _desk, loop, _clock = parts
     linked(directory, "Anna", 502, ["4.14"])
     backdate_assignments(store, MONDAY - timedelta(days=30))

@@ -34,7 +34,7 @@ from handlers.newsletter import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
 from tests.helpers import seed_subscribers
-from tests.test_faults_botapi import fast_request
+from tests.support.botrequest import fast_request
 from tests.tgharness import PollingBot
 
 NEWSLETTERS = load_definitions(paths.DATA_DIR)

@@ -10,11 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot.cli.wiring import open_core
 from bot.models import Delivery, NewsletterIssue, StaffMember, Subscription, utcnow
-from bot.settings import Settings
 from handlers.app import assemble
-from tests.botapi import FakeBotApi
 from tests.helpers import wait_until
 from tests.tgharness import PollingBot
 
@@ -22,23 +19,17 @@ RESIDENT, COORDINATOR, STRANGER = 3101, 3201, 3301
 
 
 @pytest.fixture(scope="module")
-def api():
-    with FakeBotApi() as server:  # flood control is tested in test_newsletters.py
-        yield server
+def core_env(api) -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "ANKOMMEN_RATE_LIMIT": "60",
+    }
 
 
 @pytest.fixture(scope="module")
-def core(tmp_path_factory, api):
-    settings = Settings.from_env(
-        {
-            "ANKOMMEN_STATE_DIR": str(tmp_path_factory.mktemp("nl")),
-            "TELEGRAM_BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE_URL": api.base_url,
-            "ANKOMMEN_RATE_LIMIT": "60",
-        }
-    )
-    c = open_core(settings)
-    with Session(c.engine) as s:
+def bot(core, api):
+    with Session(core.engine) as s:
         s.add(
             StaffMember(
                 name="K", organisation="Stadt", chat_id=COORDINATOR, role="coordinator", language="de"
@@ -46,13 +37,7 @@ def core(tmp_path_factory, api):
         )
         s.add(StaffMember(name="S", organisation="Stadt", chat_id=STRANGER, role="staff", language="de"))
         s.commit()
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def bot(core, api):
-    """The production wiring (``assemble``), with a fast outbox tick."""
+    # The production wiring (``assemble``), with a fast outbox tick.
     runner = PollingBot(core, api, app=assemble(core, core.settings, newsletter_tick=0.3))
     runner.start()
     yield runner

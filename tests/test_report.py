@@ -139,11 +139,9 @@ MARKUP = (
 
 
 @pytest.fixture
-def hostile(tmp_path, content):
-    eng = db.make_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    db.upgrade(eng)
-    import_content(eng, content)
-    catalog = Catalog.load(eng)
+def hostile(sqlite_store, catalog_of):
+    eng = sqlite_store
+    catalog = catalog_of(eng)
     directory = StaffDirectory(eng, catalog.measures)
     measures = ["1.24", "2.1", "3.1", "4.3"]
     for number, formula in zip(measures, FORMULAS, strict=True):

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import product
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
@@ -35,48 +34,7 @@ from bot.staff.prompt_store import LoopConfig
 from bot.store import db
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
-
-MONDAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def parts(store):
-    catalog = Catalog.load(store)
-    directory = StaffDirectory(store, catalog.measures)
-    clock = Clock(MONDAY)
-    desk = StaffDesk(directory, catalog, Translations(), clock=clock)
-    loop = StatusLoop(store, desk, LoopConfig())
-    return directory, desk, loop, clock
-
-
-def linked(directory, name, chat_id, measures=(), role="staff", at=None):
-    member = directory.add(name, "Amt", role=role)
-    if measures:
-        directory.assign(member.id, list(measures))
-    outcome, member, _moved = directory.link(chat_id, directory.invite(member.id, now=at), now=at)
-    assert outcome is LinkOutcome.LINKED
-    return member
-
-
-def backdate_assignments(store, when):
-    with store.begin() as conn:
-        conn.execute(sa.text("UPDATE assignment SET created_at = :t"), {"t": when})
-
-
-def tick(api, loop, now):
-    async def run():
-        async with Bot(api.token, base_url=api.base_url) as bot:
-            return await loop.tick(now, BotSender(bot))
-
-    return asyncio.run(run())
+from tests.support.staff import MONDAY, Clock, backdate_assignments, linked, tick
 
 
 # -- onboarding -------------------------------------------------------------------------------------

@@ -8,36 +8,21 @@ to the coordinator -> /report sends the HTML report and the chart.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
-from telegram import Bot
 
 from bot.cli.wiring import open_core
 from bot.models import Prompt, StaffInvite, StatusReport
 from bot.settings import Settings
-from handlers.app import assemble
-from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, Upload
 from tests.dates import CASES, DateCase
-from tests.tgharness import PollingBot
+from tests.support.staff import cli, press, say, tick
 
 ANNA, BERT, CORA, RESIDENT = 5101, 5102, 5103, 5999
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(params=CASES, ids=str)
@@ -47,58 +32,9 @@ def case(request) -> DateCase:
 
 
 @pytest.fixture
-def world(tmp_path, case):
-    """The production wiring (``handlers.app.assemble``: residents, staff desk, /report and the
-    newsletters on one Application) against the loopback server; the test drives the clock, and
-    the store and the CLI start at the case's moment (``ANKOMMEN_NOW``)."""
-    with FakeBotApi() as api:
-        settings = Settings.from_env(
-            {
-                "ANKOMMEN_STATE_DIR": str(tmp_path),
-                "TELEGRAM_BOT_USERNAME": "AnkommenTestBot",
-                "TELEGRAM_BOT_TOKEN": api.token,
-                "TELEGRAM_API_BASE_URL": api.base_url,
-                "TELEGRAM_FLOOD_LIMIT": "0",
-                "ANKOMMEN_NOW": case.assigned.isoformat(),
-            }
-        )
-        core = open_core(settings)
-        clock = Clock(case.assigned)
-        desk = core.staff_desk(clock=clock)
-        loop = core.status_loop(desk)
-        app = assemble(core, settings, desk=desk, status_tick=3600)  # the test ticks by itself
-        bot = PollingBot(core, api, app=app).start()
-        try:
-            yield core, clock, desk, loop, api, settings
-        finally:
-            bot.stop()
-        core.engine.dispose()
-
-
-def tick(api: FakeBotApi, loop, now: datetime):
-    async def run():
-        async with Bot(api.token, base_url=api.base_url) as bot:
-            return await loop.tick(now, BotSender(bot))
-
-    return asyncio.run(run())
-
-
-def say(api, chat_id, text, n=1):
-    return api.say(chat_id, text, n)
-
-
-def press(api, sent, data, n=1):
-    """Press a button; return the ``n`` messages sent or edited in that chat in answer."""
-    before = len(api.calls(chat_id=sent.chat_id))
-    api.press(sent, data)
-    return api.wait_for(before + n, chat_id=sent.chat_id)[before:]
-
-
-def cli(settings_env: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **settings_env}
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+def world(staff_world):
+    """The production wiring against the loopback server (``tests.support.staff.world``)."""
+    return staff_world
 
 
 def test_invite_link_prompt_answer_remind_escalate_report(world, tmp_path, case):

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests import test_staff_e2e
 from tests.dates import CASES
-from tests.test_staff_e2e import cli, press, say
+from tests.support.staff import cli, press, say
 
-world = test_staff_e2e.world  # the production wiring against the loopback server (a fixture)
+
+@pytest.fixture
+def world(staff_world):
+    """The production wiring against the loopback server (``tests.support.staff.world``)."""
+    return staff_world
 
 
 @pytest.fixture

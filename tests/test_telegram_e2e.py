@@ -27,20 +27,6 @@ CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 @pytest.fixture(scope="module")
-def core(tmp_path_factory):
-    settings = Settings.from_env({"ANKOMMEN_STATE_DIR": str(tmp_path_factory.mktemp("tg"))})
-    c = open_core(settings)
-    yield c
-    c.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def api():
-    with FakeBotApi() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def bot(core, api):
     runner = PollingBot(core, api, rate_limit_per_minute=20, alert_chat_id=-100777).start()
     yield runner

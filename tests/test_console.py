@@ -12,6 +12,7 @@ from bot.cli.wiring import open_core
 from bot.models import StatusReport
 from bot.residents.ports import MemoryPreferences
 from bot.settings import Settings
+from tests.support import stores
 
 
 def press(chat: ConsoleChat, label_part: str):
@@ -20,7 +21,8 @@ def press(chat: ConsoleChat, label_part: str):
     return chat.handle(number)
 
 
-def test_a_staff_member_answers_a_status_request_in_the_console(tmp_path):
+def test_a_staff_member_answers_a_status_request_in_the_console(tmp_path, sqlite_template):
+    stores.copy_sqlite(sqlite_template.where, tmp_path / "ankommen.db")  # migrated and imported
     core = open_core(Settings.from_env({"ANKOMMEN_STATE_DIR": str(tmp_path)}))
     directory = core.staff_directory()
     member = directory.add("Anna", "Sozial- und Wohnungsamt", language="en")

@@ -14,7 +14,6 @@ from bot.chat import buttons
 from bot.chat.actor import Actor, StoreActors
 from bot.chat.replies import Button
 from bot.chat.router import Conversation, Inbound, Kind, SetCommands, parse_command
-from bot.content.catalog import Catalog
 from bot.i18n import Translations
 from bot.models import Resident, ThrottleEvent
 from bot.newsletters.desk import NewsletterDesk
@@ -128,8 +127,8 @@ def test_what_is_not_a_residents_link(payload):
 
 
 @pytest.fixture
-def world(store):
-    catalog = Catalog.load(store)
+def world(store, catalog_of):
+    catalog = catalog_of(store)
     translations = Translations()
     directory = StaffDirectory(store, catalog.measures)
     desk = StaffDesk(directory, catalog, translations)

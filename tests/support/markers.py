@@ -41,10 +41,6 @@ SLOW = {
         "test_a_referral_is_honest_names_the_counselling_and_is_counted_for_editors",
         "test_the_development_set_meets_its_bars",  # the whole development set, every language
     },
-    "test_newsletters": {
-        "test_errors_block_deactivate_and_never_resend_unknown_outcomes",
-        "test_two_workers_share_the_outbox_without_duplicates",
-    },
     "test_newsletter_split": {
         "test_a_long_issue_with_many_links_reaches_every_language_whole",
         "test_the_preview_shows_the_parts_subscribers_get",
@@ -52,6 +48,13 @@ SLOW = {
     "test_hostile": {"test_hostile_input_on_every_entry_point"},
     "test_scaleout": {"test_wrong_invitation_codes_count_across_instances"},
     "test_hardening": {"test_the_flood_limiter_pauses_whom_telegram_limited"},
+    "test_staff": {"test_the_status_tick_never_blocks_the_event_loop"},  # holds a lock 1.5 s
+    "test_newsletters": {
+        "test_errors_block_deactivate_and_never_resend_unknown_outcomes",
+        "test_two_workers_share_the_outbox_without_duplicates",
+        "test_paced_below_the_servers_limit_and_one_per_second_per_chat",
+        "test_the_loopback_server_enforces_its_limits",
+    },
 }
 
 

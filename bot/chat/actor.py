@@ -24,9 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.models import ComposeState, Resident, StaffMember, StatusDraft
+from bot.staff.permissions import is_coordinator
 from bot.store import db
-
-COORDINATOR = "coordinator"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ class Actor:
 
     @property
     def is_coordinator(self) -> bool:
-        return self.member is not None and self.member.role == COORDINATOR
+        return is_coordinator(self.member)
 
 
 class Actors(Protocol):
@@ -102,7 +101,7 @@ class StoreActors:
             private,
             member,
             awaiting_note=bool(row["awaiting_note"]),
-            composing=row["composing"] if member is not None and member.role == COORDINATOR else None,
+            composing=row["composing"] if is_coordinator(member) else None,
         )
 
 

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bot.models import Role
 from bot.staff.schedule import parse_cadence
 
 
@@ -36,7 +37,7 @@ def register(sub) -> dict:
     add = ss.add_parser("add", help="add a staff member (prints the new ID)")
     add.add_argument("--name", required=True)
     add.add_argument("--org", required=True, help="the organisation (e.g. Sozial- und Wohnungsamt)")
-    add.add_argument("--role", choices=("staff", "coordinator"), default="staff")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.STAFF.value)
     add.add_argument("--lang", default="de", help="the language of their messages (default de)")
     add.add_argument(
         "--deputy", type=int, metavar="ID", help="the staff member who stands in while they are away"

@@ -12,9 +12,8 @@ from babel.numbers import format_decimal
 from bot.chat.replies import Button, Reply, esc, status_label
 from bot.content.catalog import MeasureView, OfferView, Status, pick_text
 from bot.languages import isolate
+from bot.models import STALE_AFTER
 from bot.residents.cards import stage_line
-
-STALE_AFTER_DAYS = 183
 
 
 class BrowseScreens:
@@ -94,8 +93,7 @@ class BrowseScreens:
         label = self._status_label(lang, status.status)
         day = format_date(status.reported_at.astimezone(self.tz).date(), format="long", locale=lang)
         line = _("Status: {status}, last confirmed {date}.").format(status=label, date=isolate(day, lang))
-        age = (self.clock() - status.reported_at).days
-        if age > STALE_AFTER_DAYS:
+        if self.clock() - status.reported_at > STALE_AFTER:
             line += " " + _("Not confirmed for more than six months.")
         return esc(line)
 

@@ -20,6 +20,7 @@ from bot.chat.replies import Button, Reply, esc, finish, status_label
 from bot.models import StaffMember, StatusDraft, StatusReport
 from bot.residents.scrub import strip_controls
 from bot.staff.codes import PROGRESS_STEPS, STATUS_CODES
+from bot.staff.permissions import is_coordinator
 from bot.staff.records import MAX_NOTE
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class StatusAnswers:
 
     def _correct(self, member: StaffMember, report_id: int) -> list[Reply] | None:
         report: StatusReport | None = self.directory.report_by_id(report_id)
-        if report is None or (report.staff_id != member.id and member.role != "coordinator"):
+        if report is None or (report.staff_id != member.id and not is_coordinator(member)):
             return None
         _ = self._gettext(member.language)
         latest = self.directory.latest(report.measure_number)

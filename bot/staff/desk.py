@@ -36,6 +36,7 @@ from bot.models import StaffMember, utcnow
 from bot.staff.answers import StatusAnswers
 from bot.staff.directory import StaffDirectory
 from bot.staff.onboarding import LinkOutcome, looks_like_code
+from bot.staff.permissions import is_coordinator
 from bot.staff.screens import StaffScreens
 from bot.store.throttle import StoreThrottle
 
@@ -162,7 +163,7 @@ class StaffDesk(StaffScreens, StatusAnswers):
         """The commands staff get on top of the residents' menu (set for their chat only)."""
         _ = self._gettext(member.language)
         commands = [("mymeasures", _("My measures and their status")), ("away", _("Set or end an absence"))]
-        if member.role == "coordinator":
+        if is_coordinator(member):
             commands += [
                 ("report", _("The implementation report")),
                 ("newsletter", _("Write a newsletter issue")),
@@ -225,6 +226,6 @@ class StaffDesk(StaffScreens, StatusAnswers):
         member = self.member_of(chat_id)
         if member is None:
             return self.not_staff(language)
-        if command == "report" and member.role != "coordinator":
+        if command == "report" and not is_coordinator(member):
             return self.coordinators_only(member)
         return [] if command == "report" else self.run_command(member, command, args)

@@ -3,7 +3,7 @@
 PTB parses a whole ``getUpdates`` batch at once. One update it cannot read (a field a newer Bot
 API added as required, a forged server answer) makes the whole batch fail; the Updater then
 logs it and asks again from the same offset, for ever: every later update is lost. (Found by
-``tests/test_hostile.py``.)
+``tests/quality/test_hostile.py``.)
 
 ``ReadableUpdatesBot`` checks each raw update of a batch on its own. Unreadable ones are left
 out and logged by update id and error type only (never their contents, which hold message

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from .helpers import run_cli
-from .test_content import seed_measure_rows
+from tests.helpers import run_cli
+from tests.support.inputs import seed_measure_rows
 
 
 @pytest.fixture(scope="module")

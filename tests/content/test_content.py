@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -14,35 +13,14 @@ from bot import paths
 from bot.content.load import CONTACT_FIELDS
 from bot.content.seed import normalise_ws, parse_seed
 from bot.content.validate import check_against_seed
-
-from .helpers import run_cli
-
-SEED = paths.SEED_FILE
-
-
-def require_seed() -> None:
-    """The seed lives in ../shared beside the checkout. On CI it must be there."""
-    if not SEED.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"the seed is missing: {SEED}")
-        pytest.skip("the seed (../shared/seed) is not beside this checkout")
+from tests.helpers import run_cli
+from tests.support.inputs import SEED, require_seed, seed_measure_rows
 
 
 @pytest.fixture
 def seed():
     require_seed()
     return SEED
-
-
-def seed_measure_rows() -> list[tuple[str, str, str]]:
-    """Measure rows read straight from the seed with one regex, independent of bot.content.seed."""
-    require_seed()
-    rows = []
-    for line in SEED.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^(\d\.\d+(?: u\. a\.)?)\t([^\t]+)\t(.+)$", line)
-        if m:
-            rows.append((m.group(1), m.group(2).strip(), m.group(3).strip()))
-    return rows
 
 
 def test_exactly_the_59_measures_of_the_seed(content):

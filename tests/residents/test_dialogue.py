@@ -14,9 +14,9 @@ from bot.languages import FSI, PDI
 from bot.models import StatusReport
 from bot.residents.dialogue import Dialogue
 from bot.residents.ports import MemoryPreferences
+from tests.support.inputs import assert_valid_html
 
 USER = 42
-ALLOWED_TAGS = re.compile(r"</?(b|i)>")
 
 
 def datas(reply) -> list[str]:
@@ -30,14 +30,6 @@ def labels(reply) -> list[str]:
 def press(dialogue, reply, data_prefix: str):
     data = next(d for d in datas(reply) if d.startswith(data_prefix))
     return dialogue.handle_button(USER, data)
-
-
-def assert_valid_html(text: str) -> None:
-    """Only <b>/<i> tags, balanced; everything else escaped."""
-    stripped = ALLOWED_TAGS.sub("", text)
-    assert "<" not in stripped and ">" not in stripped.replace("&gt;", ""), text
-    for tag in ("b", "i"):
-        assert text.count(f"<{tag}>") == text.count(f"</{tag}>"), text
 
 
 def test_start_offers_the_picker_with_the_suggested_language_marked(dialogue):

@@ -37,10 +37,8 @@ from bot.staff.onboarding import LinkOutcome
 from bot.staff.records import MAX_NOTE
 from handlers.app import assemble
 from tests.botapi import ApiError, FakeBotApi, parse_html
+from tests.support.inputs import ANY_TEXT, HOSTILE, MIXED, assert_valid_html
 from tests.tgharness import PollingBot
-
-from .test_dialogue import assert_valid_html
-from .test_properties import ANY_TEXT, HOSTILE, MIXED
 
 MONDAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # a working day
 STRANGER, ANNA, BERT, CORA, RESIDENT = 7001, 7002, 7003, 7004, 7005

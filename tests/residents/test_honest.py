@@ -27,7 +27,7 @@ from bot.residents.ports import MemoryPreferences
 from bot.residents.store import StoreRecorder, gap_report, referral_topics, safety_counts
 from bot.store import db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEV = yaml.safe_load((ROOT / "bench" / "eval" / "dev.yaml").read_text(encoding="utf-8"))
 
 # Ordinary questions that use crisis-like words; none may get the safety card (the issue's own

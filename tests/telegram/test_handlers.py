@@ -171,8 +171,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from tests.botapi import ApiError, parse_html, utf16_len  # noqa: E402
-
-from .test_properties import MIXED  # noqa: E402
+from tests.support.inputs import MIXED  # noqa: E402
 
 DATA = st.one_of(
     MIXED.map(lambda s: s[:64]),

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import DEFAULT_API_BASE_URL, Settings, SettingsError
-
-from .helpers import run_cli
+from tests.helpers import run_cli
 
 
 def test_defaults_are_a_sqlite_file_in_the_state_dir(tmp_path):

@@ -9,36 +9,7 @@ from bot.chat.buttons import MAX_BYTES as CALLBACK_MAX_BYTES
 from bot.residents.dialogue import Dialogue
 from bot.residents.ports import MemoryPreferences
 from bot.search.text import detect_language, normalise, tokens
-
-from .test_dialogue import assert_valid_html
-
-ANY_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)),  # no lone surrogates (not valid UTF-8)
-    max_size=600,
-)
-HOSTILE = st.sampled_from(
-    [
-        "<b>",
-        "</i>",
-        "&amp;",
-        "'; DROP TABLE resident; --",
-        "\u202e\u2066\u200f",
-        "\x00",
-        "\ufeff",
-        "٤١٤",
-        "ـــ",
-        "ّ",
-        "/start",
-        "F:",
-        "m:",
-        "\n\n",
-        "🙂",
-        "ß",
-        "İ",
-        "ﷺ",
-    ]
-)
-MIXED = st.lists(st.one_of(ANY_TEXT, HOSTILE), max_size=8).map("".join)
+from tests.support.inputs import HOSTILE, MIXED, assert_valid_html
 
 
 @given(MIXED)

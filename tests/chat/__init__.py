@@ -1,0 +1,1 @@
+"""The chat kit: the router, the button codec, the actor."""

@@ -1,0 +1,1 @@
+"""The content in data/: loading, checking, importing."""

@@ -1,0 +1,1 @@
+"""Newsletters: drafts, issues, the outbox, the coordinators' desk."""

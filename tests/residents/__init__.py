@@ -1,0 +1,1 @@
+"""The residents' conversation, its answers and what it learns."""

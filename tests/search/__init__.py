@@ -1,0 +1,1 @@
+"""Text normalisation, language detection and the search index."""

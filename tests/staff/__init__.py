@@ -1,0 +1,1 @@
+"""Staff, the status loop and the 7.16 report."""

@@ -1,0 +1,1 @@
+"""The store: migrations, retries, claims, store faults."""

@@ -1,0 +1,1 @@
+"""The Telegram layer (handlers/): the real Application against the loopback Bot API."""

@@ -7,7 +7,6 @@ Telegram layer.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import sys
@@ -119,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ankommen: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.clock_now is not None:
-        settings = dataclasses.replace(settings, now=args.clock_now)
+        settings = settings.model_copy(update={"now": args.clock_now})
     from bot import logs
 
     # No exception message, token or message text in any line (bot/logs.py).

@@ -26,7 +26,9 @@ Where the advisories come from, per pin, the first that answers:
    printed: an advisory published after it is unknown to an offline audit.
 
 ``.ci/audit --refresh`` asks the online sources for every pin and rewrites the snapshot (run it
-after changing a lock file, and now and then). The lock files come from pyproject.toml with
+after changing a lock file, and now and then). A pin they cannot speak for any more (PyPI's
+project JSON covers the latest release only, and a newer one is out) keeps its previous entry,
+with the day it was checked, and is named on every refresh. The lock files come from pyproject.toml with
 pip-tools; the command is in each lock file's header.
 """
 
@@ -218,6 +220,18 @@ def load_snapshot() -> dict:
     return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 
+def carried_over(snapshot: dict, pins: dict[str, str], found: dict[str, dict]) -> dict[str, dict]:
+    """The previous snapshot's entries for pins the online sources could not speak for now (PyPI's
+    project JSON speaks for the latest release only, and a newer one came out): what was known on
+    the day each was checked stays known, with that date, instead of the pin going unaudited."""
+    kept = {}
+    for name, version in pins.items():
+        entry = snapshot["packages"].get(f"{name}=={version}")
+        if name not in found and entry is not None:
+            kept[name] = {"checked": (snapshot.get("generated") or "")[:10] or None} | entry
+    return kept
+
+
 def listed(path: Path) -> dict[str, str]:
     """{first word: the rest} of every line of path, without comments."""
     out = {}
@@ -256,17 +270,23 @@ def main() -> int:
             say("ERROR: --refresh needs PyPI's JSON API or OSV, and neither is reachable")
             return 1
         found = online(pins)
+        kept = carried_over(snapshot, pins, found)
         snapshot = {
             "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "note": "Known vulnerabilities of exactly these pins, from the sources named per package "
             "(osv: OSV; pypi-version: PyPI's JSON API for the version; pypi-latest: PyPI's JSON API "
             "for the project, whose vulnerabilities are those of its latest release, which the pin was "
-            "on that day). Written by .ci/audit --refresh; only as new as 'generated'.",
-            "packages": {f"{n}=={pins[n]}": found[n] for n in sorted(found)},
+            "on the day 'checked'). Written by .ci/audit --refresh; only as new as each 'checked'.",
+            "packages": {f"{n}=={pins[n]}": (found | kept)[n] for n in sorted(found | kept)},
         }
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        say(f"wrote {SNAPSHOT.relative_to(ROOT)} ({len(found)} of {len(pins)} pins covered)")
+        say(f"wrote {SNAPSHOT} ({len(found)} of {len(pins)} pins checked now)")
+        for name, entry in sorted(kept.items()):
+            say(
+                f"kept {name}=={pins[name]} as checked on {entry['checked']}: no online source speaks "
+                "for it now (a newer release is out); upgrade it, or list it in unaudited.txt"
+            )
     elif not offline and reachable():
         found = online(pins)
     else:

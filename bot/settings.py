@@ -2,22 +2,41 @@
 
 Nothing here runs at import time; ``Settings.from_env()`` is called by the CLI (the composition
 root) and the resulting object is handed to whatever needs it.
+
+The settings are a pydantic-settings model, read as a table: each field names its environment
+variable (the field's alias), its default, and the rule a value must meet. A blank variable counts
+as unset. A wrong value raises ``SettingsError`` naming the variable and what is expected. The two
+secrets, the bot token and the webhook secret, are ``SecretStr`` from the moment they are read:
+never in a repr, an error message or a log line; ``telegram_bot_token`` and ``webhook_secret``
+give their text to the code that needs it.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, time
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot import paths
 from bot.languages import SUPPORTED_LANGUAGES
-from bot.staff.schedule import parse_cadence
+from bot.staff.schedule import CADENCES, parse_cadence
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
@@ -26,37 +45,221 @@ class SettingsError(ValueError):
     """A setting has a wrong value. The message names the variable and what is expected."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    telegram_bot_token: str | None = field(default=None, repr=False)  # never printed
-    telegram_api_base_url: str = DEFAULT_API_BASE_URL
-    default_language: str = "de"
-    timezone: str = "Europe/Berlin"
-    data_dir: Path = paths.DATA_DIR
-    log_level: str = "INFO"
-    webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
-    webhook_secret: str | None = field(default=None, repr=False)  # never printed
-    alert_chat_id: int | None = None
-    rate_limit_per_minute: int = 20
-    flood_limit: float = 30.0
-    bot_username: str | None = None
-    status_cadence_months: int = 3
-    prompt_time: time = time(9, 0)
-    reminder_days: int = 7
-    escalation_days: int = 14
-    correction_hours: int = 48
-    invite_days: int = 14
-    newsletter_rate: int = 25
-    newsletter_missing_language: str = "german"
-    newsletter_hold_hours: int = 6
-    newsletter_lease: int = 10
-    leader_check_seconds: int = 5
-    db_busy_timeout: float = 10.0
+# --- the rules: each turns a variable's text into its value, or raises ValueError(what is expected)
+
+
+def rule(parse: Callable[[str], Any], expected: str) -> BeforeValidator:
+    """A rule from a parser that raises ValueError (or returns None) on a wrong value."""
+
+    def check(raw: Any) -> Any:
+        text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        try:
+            value = parse(text)
+        except (ValueError, LookupError):
+            value = None
+        if value is None:
+            raise ValueError(expected)
+        return SecretStr(value) if isinstance(raw, SecretStr) else value
+
+    return BeforeValidator(check)
+
+
+def _listed(words: Iterable[str]) -> str:
+    *rest, last = words
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def whole(low: int, high: int) -> BeforeValidator:
+    return rule(
+        lambda raw: int(raw) if low <= int(raw) <= high else None,
+        f"must be a whole number from {low} to {high}",
+    )
+
+
+def one_of(choices: Iterable[str], normal: Callable[[str], str] = str.lower) -> BeforeValidator:
+    choices = tuple(choices)
+    return rule(lambda raw: normal(raw) if normal(raw) in choices else None, f"must be {_listed(choices)}")
+
+
+def matching(pattern: str, expected: str, clean: Callable[[str], str] = str) -> BeforeValidator:
+    return rule(lambda raw: clean(raw) if re.fullmatch(pattern, clean(raw)) else None, expected)
+
+
+def url(schemes: tuple[str, ...], expected: str) -> BeforeValidator:
+    def parse(raw: str) -> str | None:
+        parts = urlsplit(raw)
+        return raw if parts.scheme in schemes and parts.netloc else None
+
+    return rule(parse, expected)
+
+
+def _time_zone(raw: str) -> str:
+    ZoneInfo(raw)  # ZoneInfoNotFoundError is a KeyError; a malformed name a ValueError
+    return raw
+
+
+def _clock_time(raw: str) -> time | None:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _seconds(raw: str) -> float | None:
+    value = float(raw)
+    return value if 0 < value <= 300 else None
+
+
+def _moment(raw: str) -> datetime:
+    from bot.clock import parse_moment
+
+    return parse_moment(raw)
+
+
+def _chat_id(raw: str) -> int | None:
+    return int(raw) if re.fullmatch(r"-?\d+", raw) else None
+
+
+# The rules that are not a plain range or choice, with what each expects.
+TOKEN = matching(
+    r"[^\s:]*:\S*", "does not look like a bot token (expected '<digits>:<secret>' as given by @BotFather)"
+)
+BASE_URL = url(
+    ("http", "https"),
+    "must be an http(s) URL in the form of python-telegram-bot's base_url, "
+    f"e.g. {DEFAULT_API_BASE_URL} (the token is appended)",
+)
+TIME_ZONE = rule(_time_zone, "must be an IANA time zone such as Europe/Berlin")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+WEBHOOK_URL = url(("https",), "must be an https:// URL that Telegram can reach")
+WEBHOOK_SECRET = matching(
+    r"[A-Za-z0-9_-]{1,256}", "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)"
+)
+CHAT_ID = rule(_chat_id, "must be a Telegram chat id (an integer)")
+USERNAME = matching(
+    r"[A-Za-z][A-Za-z0-9_]{3,31}", "must be a bot username like AnkommenBot", lambda raw: raw.lstrip("@")
+)
+CADENCE = rule(parse_cadence, f"must be {', '.join(CADENCES)} or a number of months from 1 to 24")
+CLOCK_TIME = rule(_clock_time, "must be a local time like 09:00")
+BUSY_SECONDS = rule(_seconds, "must be seconds, more than 0 and at most 300")
+MOMENT = rule(_moment, "must be an ISO 8601 time like 2026-12-24T10:00+01:00")
+
+
+# --- where the values come from ------------------------------------------------------------------
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """One environment's variables (``os.environ``, or the mapping a test gives): each field's
+    variable is its alias; a blank value counts as unset; a secret is a SecretStr from here on."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]):
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raw = (self.env.get(field.alias) or "").strip() or None
+        if raw is not None and _is_secret(field):
+            return SecretStr(raw), field.alias, False
+        return raw, field.alias, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return field.annotation is SecretStr or SecretStr in getattr(field.annotation, "__args__", ())
+
+
+def var(name: str, default: Any = None, **kw: Any) -> Any:
+    return Field(default, alias=name, **kw)
+
+
+# --- the settings ----------------------------------------------------------------------------
+
+
+class Settings(BaseSettings):
+    # Defaults are values already (validate_default: off); only what the environment gives is checked.
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", validate_default=False)
+
+    # Each field: its type and rule, then its variable and default. ANKOMMEN_STATE_DIR only places
+    # the default SQLite file (DATABASE_URL unset).
+    state_dir: Path = var("ANKOMMEN_STATE_DIR", paths.STATE_DIR)
+    database_url: str = var("DATABASE_URL", "", validate_default=True)
+    bot_token: Annotated[SecretStr | None, TOKEN] = var("TELEGRAM_BOT_TOKEN")
+    telegram_api_base_url: Annotated[str, BASE_URL] = var("TELEGRAM_API_BASE_URL", DEFAULT_API_BASE_URL)
+    default_language: Annotated[str, one_of(SUPPORTED_LANGUAGES)] = var("ANKOMMEN_DEFAULT_LANGUAGE", "de")
+    timezone: Annotated[str, TIME_ZONE] = var("ANKOMMEN_TIMEZONE", "Europe/Berlin")
+    data_dir: Path = var("ANKOMMEN_DATA_DIR", paths.DATA_DIR)
+    log_level: Annotated[str, one_of(LOG_LEVELS, str.upper)] = var("ANKOMMEN_LOG_LEVEL", "INFO")
+    webhook_url: Annotated[str | None, WEBHOOK_URL] = var("WEBHOOK_URL")
+    webhook_listen: str = var("WEBHOOK_LISTEN", "0.0.0.0")
+    webhook_port: Annotated[int, whole(1, 65535)] = var("WEBHOOK_PORT", 8443)
+    webhook_secret_token: Annotated[SecretStr | None, WEBHOOK_SECRET] = var("WEBHOOK_SECRET")
+    alert_chat_id: Annotated[int | None, CHAT_ID] = var("ANKOMMEN_ALERT_CHAT_ID")
+    rate_limit_per_minute: Annotated[int, whole(1, 10_000)] = var("ANKOMMEN_RATE_LIMIT", 20)
+    flood_limit: Annotated[float, whole(0, 10_000)] = var("TELEGRAM_FLOOD_LIMIT", 30.0)
+    bot_username: Annotated[str | None, USERNAME] = var("TELEGRAM_BOT_USERNAME")
+    status_cadence_months: Annotated[int, CADENCE] = var("ANKOMMEN_STATUS_CADENCE", 3)
+    prompt_time: Annotated[time, CLOCK_TIME] = var("ANKOMMEN_PROMPT_TIME", time(9, 0))
+    reminder_days: Annotated[int, whole(1, 365)] = var("ANKOMMEN_REMINDER_DAYS", 7)
+    escalation_days: Annotated[int, whole(1, 365)] = var("ANKOMMEN_ESCALATION_DAYS", 14)
+    correction_hours: Annotated[int, whole(0, 24 * 90)] = var("ANKOMMEN_CORRECTION_HOURS", 48)
+    invite_days: Annotated[int, whole(1, 365)] = var("ANKOMMEN_INVITE_DAYS", 14)
+    newsletter_rate: Annotated[int, whole(1, 10_000)] = var("ANKOMMEN_NEWSLETTER_RATE", 25)
+    newsletter_missing_language: Annotated[str, one_of(("german", "skip"))] = var(
+        "ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE", "german"
+    )
+    newsletter_hold_hours: Annotated[int, whole(0, 24 * 30)] = var("ANKOMMEN_NEWSLETTER_HOLD_HOURS", 6)
+    newsletter_lease: Annotated[int, whole(2, 3600)] = var("ANKOMMEN_NEWSLETTER_LEASE", 10)
+    leader_check_seconds: Annotated[int, whole(1, 300)] = var("ANKOMMEN_LEADER_CHECK_SECONDS", 5)
+    db_busy_timeout: Annotated[float, BUSY_SECONDS] = var("ANKOMMEN_DB_BUSY_TIMEOUT", 10.0)
     # ANKOMMEN_NOW / ankommen --now: the moment the process's clock starts at (None: the real time)
-    now: datetime | None = None
+    now: Annotated[datetime | None, MOMENT] = var("ANKOMMEN_NOW")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, raw: str, info: ValidationInfo) -> str:
+        if not raw:
+            state_dir = info.data.get("state_dir", paths.STATE_DIR)
+            return f"sqlite:///{(state_dir / 'ankommen.db').resolve()}"
+        scheme = raw.split(":", 1)[0].lower()
+        if scheme in ("postgres", "postgresql"):
+            return "postgresql+psycopg:" + raw.split(":", 1)[1]  # psycopg 3 is the driver we ship
+        if scheme in ("postgresql+psycopg", "sqlite"):
+            return raw
+        raise ValueError(
+            "must start with postgresql:// (PostgreSQL) or sqlite:/// (a SQLite file); "
+            f"got a URL with scheme {scheme!r}"
+        )
+
+    @model_validator(mode="after")
+    def _reminder_before_escalation(self) -> Settings:
+        if self.escalation_days <= self.reminder_days:
+            raise ValueError(
+                "ANKOMMEN_ESCALATION_DAYS must be more than ANKOMMEN_REMINDER_DAYS "
+                f"(the reminder comes first); got {self.escalation_days} and {self.reminder_days}."
+            )
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``env`` (default: the process's environment), or SettingsError."""
+        source = _Environment(cls, os.environ if env is None else env)
+        try:
+            return cls(_build_sources=((source,), {}))
+        except ValidationError as exc:
+            raise _explained(cls, exc) from None
+
+    @property
+    def telegram_bot_token(self) -> str | None:
+        return self.bot_token.get_secret_value() if self.bot_token else None
+
+    @property
+    def webhook_secret(self) -> str | None:
+        return self.webhook_secret_token.get_secret_value() if self.webhook_secret_token else None
 
     def clock(self):
         """The process's one clock (``bot.clock.Clock``): the real time, or ``now`` running on."""
@@ -76,180 +279,15 @@ class Settings:
             return parts._replace(netloc=netloc).geturl()
         return self.database_url
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
 
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            return value.strip() if value and value.strip() else None
-
-        state_dir = Path(get("ANKOMMEN_STATE_DIR") or paths.STATE_DIR)
-        database_url = _database_url(get("DATABASE_URL"), state_dir)
-
-        token = get("TELEGRAM_BOT_TOKEN")
-        if token is not None and (":" not in token or any(c.isspace() for c in token)):
-            raise SettingsError(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<secret>' "
-                "as given by @BotFather)."
-            )
-
-        base_url = get("TELEGRAM_API_BASE_URL") or DEFAULT_API_BASE_URL
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(
-                "TELEGRAM_API_BASE_URL must be an http(s) URL in the form of python-telegram-bot's "
-                f"base_url, e.g. {DEFAULT_API_BASE_URL} (the token is appended); got {base_url!r}."
-            )
-
-        language = (get("ANKOMMEN_DEFAULT_LANGUAGE") or "de").lower()
-        if language not in SUPPORTED_LANGUAGES:
-            raise SettingsError(
-                f"ANKOMMEN_DEFAULT_LANGUAGE must be one of {', '.join(SUPPORTED_LANGUAGES)}; "
-                f"got {language!r}."
-            )
-
-        timezone = get("ANKOMMEN_TIMEZONE") or "Europe/Berlin"
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise SettingsError(
-                f"ANKOMMEN_TIMEZONE must be an IANA time zone such as Europe/Berlin; got {timezone!r}."
-            ) from None
-
-        data_dir = Path(get("ANKOMMEN_DATA_DIR") or paths.DATA_DIR)
-        log_level = (get("ANKOMMEN_LOG_LEVEL") or "INFO").upper()
-        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            raise SettingsError(
-                f"ANKOMMEN_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {log_level!r}."
-            )
-        webhook_url = get("WEBHOOK_URL")
-        if webhook_url is not None:
-            wparts = urlsplit(webhook_url)
-            if wparts.scheme != "https" or not wparts.netloc:
-                raise SettingsError(
-                    f"WEBHOOK_URL must be an https:// URL that Telegram can reach; got {webhook_url!r}."
-                )
-        webhook_port = _int(get("WEBHOOK_PORT"), "WEBHOOK_PORT", 8443, 1, 65535)
-        webhook_secret = get("WEBHOOK_SECRET")
-        if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
-            raise SettingsError(
-                "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)."
-            )
-        alert = get("ANKOMMEN_ALERT_CHAT_ID")
-        if alert is not None and not re.fullmatch(r"-?\d+", alert):
-            raise SettingsError(
-                f"ANKOMMEN_ALERT_CHAT_ID must be a Telegram chat id (an integer); got {alert!r}."
-            )
-        rate = _int(get("ANKOMMEN_RATE_LIMIT"), "ANKOMMEN_RATE_LIMIT", 20, 1, 10_000)
-        flood = _int(get("TELEGRAM_FLOOD_LIMIT"), "TELEGRAM_FLOOD_LIMIT", 30, 0, 10_000)
-        username = get("TELEGRAM_BOT_USERNAME")
-        if username is not None:
-            username = username.lstrip("@")
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", username):
-                raise SettingsError(
-                    f"TELEGRAM_BOT_USERNAME must be a bot username like AnkommenBot; got {username!r}."
-                )
-        try:
-            cadence = parse_cadence(get("ANKOMMEN_STATUS_CADENCE") or "quarterly")
-        except ValueError as exc:
-            raise SettingsError(f"ANKOMMEN_STATUS_CADENCE: {exc}.") from None
-        raw_time = get("ANKOMMEN_PROMPT_TIME") or "09:00"
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw_time)
-        if match is None:
-            raise SettingsError(f"ANKOMMEN_PROMPT_TIME must be a local time like 09:00; got {raw_time!r}.")
-        reminder = _int(get("ANKOMMEN_REMINDER_DAYS"), "ANKOMMEN_REMINDER_DAYS", 7, 1, 365)
-        escalation = _int(get("ANKOMMEN_ESCALATION_DAYS"), "ANKOMMEN_ESCALATION_DAYS", 14, 1, 365)
-        if escalation <= reminder:
-            raise SettingsError(
-                "ANKOMMEN_ESCALATION_DAYS must be more than ANKOMMEN_REMINDER_DAYS "
-                f"(the reminder comes first); got {escalation} and {reminder}."
-            )
-        nl_rate = _int(get("ANKOMMEN_NEWSLETTER_RATE"), "ANKOMMEN_NEWSLETTER_RATE", 25, 1, 10_000)
-        missing = (get("ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE") or "german").lower()
-        if missing not in ("german", "skip"):
-            raise SettingsError(
-                f"ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE must be german or skip; got {missing!r}."
-            )
-        hold = _int(get("ANKOMMEN_NEWSLETTER_HOLD_HOURS"), "ANKOMMEN_NEWSLETTER_HOLD_HOURS", 6, 0, 24 * 30)
-        lease = _int(get("ANKOMMEN_NEWSLETTER_LEASE"), "ANKOMMEN_NEWSLETTER_LEASE", 10, 2, 3600)
-        leader_check = _int(get("ANKOMMEN_LEADER_CHECK_SECONDS"), "ANKOMMEN_LEADER_CHECK_SECONDS", 5, 1, 300)
-        busy_raw = get("ANKOMMEN_DB_BUSY_TIMEOUT")
-        try:
-            busy = 10.0 if busy_raw is None else float(busy_raw)
-        except ValueError:
-            busy = -1.0
-        if not 0 < busy <= 300:
-            raise SettingsError(
-                f"ANKOMMEN_DB_BUSY_TIMEOUT must be seconds, more than 0 and at most 300; got {busy_raw!r}."
-            )
-        raw_now = get("ANKOMMEN_NOW")
-        now = None
-        if raw_now is not None:
-            from bot.clock import parse_moment
-
-            try:
-                now = parse_moment(raw_now)
-            except ValueError:
-                raise SettingsError(
-                    f"ANKOMMEN_NOW must be an ISO 8601 time like 2026-12-24T10:00+01:00; got {raw_now!r}."
-                ) from None
-        return cls(
-            database_url=database_url,
-            telegram_bot_token=token,
-            telegram_api_base_url=base_url,
-            default_language=language,
-            timezone=timezone,
-            data_dir=data_dir,
-            log_level=log_level,
-            webhook_url=webhook_url,
-            webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
-            webhook_port=webhook_port,
-            webhook_secret=webhook_secret,
-            alert_chat_id=int(alert) if alert is not None else None,
-            rate_limit_per_minute=rate,
-            flood_limit=float(flood),
-            bot_username=username,
-            status_cadence_months=cadence,
-            prompt_time=time(int(match.group(1)), int(match.group(2))),
-            reminder_days=reminder,
-            escalation_days=escalation,
-            correction_hours=_int(
-                get("ANKOMMEN_CORRECTION_HOURS"), "ANKOMMEN_CORRECTION_HOURS", 48, 0, 24 * 90
-            ),
-            invite_days=_int(get("ANKOMMEN_INVITE_DAYS"), "ANKOMMEN_INVITE_DAYS", 14, 1, 365),
-            newsletter_rate=nl_rate,
-            newsletter_missing_language=missing,
-            newsletter_hold_hours=hold,
-            newsletter_lease=lease,
-            leader_check_seconds=leader_check,
-            db_busy_timeout=busy,
-            now=now,
-        )
-
-
-def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be a whole number from {low} to {high}; got {raw!r}.")
-    return value
-
-
-def _database_url(raw: str | None, state_dir: Path) -> str:
-    if raw is None:
-        return f"sqlite:///{(state_dir / 'ankommen.db').resolve()}"
-    scheme = raw.split(":", 1)[0].lower()
-    if scheme in ("postgres", "postgresql"):
-        # psycopg 3 is the driver we ship.
-        return "postgresql+psycopg:" + raw.split(":", 1)[1]
-    if scheme in ("postgresql+psycopg", "sqlite"):
-        return raw
-    raise SettingsError(
-        "DATABASE_URL must start with postgresql:// (PostgreSQL) or sqlite:/// (a SQLite file); "
-        f"got a URL with scheme {scheme!r}."
-    )
+def _explained(cls: type[Settings], exc: ValidationError) -> SettingsError:
+    """The first error, named by its variable; a secret's value is never repeated."""
+    error = exc.errors(include_url=False)[0]
+    cause = error.get("ctx", {}).get("error")
+    expected = str(cause) if cause is not None else error["msg"]
+    if not error["loc"]:  # a rule across variables: its message names them
+        return SettingsError(expected)
+    name = str(error["loc"][0])
+    secret = any(_is_secret(f) for f in cls.model_fields.values() if f.alias == name)
+    shown = "" if secret or "; got " in expected else f"; got {error['input']!r}"
+    return SettingsError(f"{name} {expected}{shown}.")

@@ -16,7 +16,6 @@ Adding a command group, say ``ankommen link``, is one module ``bot/cli/link.py``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import sys
 from collections.abc import Callable
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ankommen: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.clock_now is not None:
-        settings = dataclasses.replace(settings, now=args.clock_now)
+        settings = settings.model_copy(update={"now": args.clock_now})
     from bot import logs
 
     # No exception message, token or message text in any line (bot/logs.py).

@@ -4,7 +4,8 @@ Built from the status history in the store: grouped by field of action, one row 
 its current status, last update, progress, note and who reported it. Measures are highlighted
 when they are **overdue** (a status request unanswered for longer than the reminder time) or
 **stale** (the last answer is more than six months old). A chart shows the statuses per field
-(matplotlib, Agg backend, PNG); the HTML report embeds it, so it is one self-contained file.
+(matplotlib, Agg backend, PNG); the HTML report embeds it, so it is one self-contained file. The
+HTML comes from the Jinja2 template bot/templates/report.html, autoescaped.
 
 The report is written in German: it is an official document for the city's committees, and the
 measures' official texts are German. ``--since`` limits the history section to one period.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import html
 import io
 import re
@@ -24,10 +26,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import jinja2
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
 from sqlmodel import Session, select
 
+from bot import paths
 from bot.chat.replies import status_label
 from bot.content.catalog import Catalog, pick_text
 from bot.i18n import Translations
@@ -208,90 +212,54 @@ def _flags(row: Row) -> list[str]:
     return [label for flag, label in ((row.overdue, "überfällig"), (row.stale, "veraltet")) if flag]
 
 
+@functools.cache
+def _templates() -> jinja2.Environment:
+    """The report's templates (bot/templates/), autoescaped: a value is HTML-escaped unless marked
+    safe, and the templates mark none. Built once per process."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(paths.TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _heading(section: Section) -> str:
+    return f"Handlungsfeld {section.number}: {section.title}" if section.number < 7 else section.title
+
+
+def _percent(progress: int | None) -> str:
+    return "" if progress is None else f"{progress} %"
+
+
 def render_html(data: ReportData, translations: Translations, png: bytes) -> str:
     _ = translations.get("de").gettext
     tz = ZoneInfo(data.timezone)
-    e = html.escape
     rows = data.rows
-    overdue = sum(r.overdue for r in rows)
-    stale = sum(r.stale for r in rows)
-    missing = sum(r.status is None for r in rows)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="de"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Umsetzungsbericht Integrationskonzept (Maßnahme 7.16)</title>",
-        "<style>",
-        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;"
-        "padding:0 1rem;color:#1b1b1b;line-height:1.4}",
-        "h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:2px solid #444}",
-        "table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #ccc;padding:.35rem .5rem;"
-        "vertical-align:top;text-align:left}th{background:#f0f0f0}",
-        "tr.overdue td{background:#fde2e2}tr.stale td{background:#fff4d6}",
-        ".badge{display:inline-block;font-size:.75rem;padding:0 .4rem;border-radius:.6rem;border:1px solid #777;"
-        "margin-left:.3rem}",
-        ".summary{display:flex;gap:1.5rem;flex-wrap:wrap}.summary div{background:#f6f6f6;padding:.5rem 1rem;"
-        "border-radius:.4rem}",
-        "img{max-width:100%;height:auto}details{font-size:.85rem;color:#444}",
-        "</style></head><body>",
-        "<h1>Umsetzungsbericht zum Integrationskonzept der Landeshauptstadt Magdeburg</h1>",
-        f"<p>Maßnahme 7.16 · Stand: {e(format_datetime(data.generated_at.astimezone(tz), 'medium', locale='de'))}",
+    summary = [
+        (len(rows), "Maßnahmen"),
+        (sum(r.status is not None for r in rows), "mit Meldung"),
+        (sum(r.overdue for r in rows), "überfällig"),
+        (sum(r.stale for r in rows), "veraltet (über sechs Monate)"),
     ]
-    if data.since:
-        out.append(f" · Meldungen seit {e(_fmt_day(data.since, tz))}")
-    out.append("</p>")
-    out.append(
-        '<div class="summary">'
-        f"<div><b>{len(rows)}</b> Maßnahmen</div>"
-        f"<div><b>{len(rows) - missing}</b> mit Meldung</div>"
-        f"<div><b>{overdue}</b> überfällig</div>"
-        f"<div><b>{stale}</b> veraltet (über sechs Monate)</div></div>"
-    )
-    out.append(
-        f'<h2>Übersicht</h2><img id="chart" alt="Umsetzungsstand je Handlungsfeld" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-    )
-    for section in data.sections:
-        heading = f"Handlungsfeld {section.number}: {section.title}" if section.number < 7 else section.title
-        out.append(f"<h2>{e(heading)}</h2>")
-        out.append(
-            "<table><thead><tr><th>Nr.</th><th>Maßnahme</th><th>Status</th><th>Fortschritt</th>"
-            "<th>Letzte Meldung</th><th>Gemeldet von</th><th>Notiz</th></tr></thead><tbody>"
+    return (
+        _templates()
+        .get_template("report.html")
+        .render(
+            generated=format_datetime(data.generated_at.astimezone(tz), "medium", locale="de"),
+            since=_fmt_day(data.since, tz) if data.since else None,
+            summary=summary,
+            chart=base64.b64encode(png).decode(),
+            sections=data.sections,
+            history=data.history,
+            heading=_heading,
+            status=lambda status: _status_text(status, _),
+            flags=_flags,
+            percent=_percent,
+            day=lambda moment: _fmt_day(moment, tz),
         )
-        for r in section.rows:
-            cls = "overdue" if r.overdue else "stale" if r.stale else ""
-            badges = "".join(f'<span class="badge">{e(f)}</span>' for f in _flags(r))
-            if r.corrected:
-                badges += '<span class="badge">korrigiert</span>'
-            out.append(
-                f'<tr class="{cls}"><td>{e(r.number)}</td><td>{e(r.title)}'
-                f"<details><summary>Wortlaut und Verantwortung</summary>{e(r.text_de)}<br><i>{e(r.responsible_de)}</i>"
-                f"</details></td><td>{e(_status_text(r.status, _))}{badges}</td>"
-                f"<td>{'' if r.progress is None else f'{r.progress} %'}</td><td>{e(_fmt_day(r.reported_at, tz))}</td>"
-                f"<td>{e(r.reporter or '–')}</td><td>{e(r.note or '')}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    out.append("<h2>Verlauf der Meldungen</h2>")
-    if data.history:
-        out.append(
-            "<table><thead><tr><th>Datum</th><th>Nr.</th><th>Status</th><th>Fortschritt</th><th>Gemeldet von</th>"
-            "<th>Notiz</th></tr></thead><tbody>"
-        )
-        for h in data.history:
-            status = _status_text(h.status, _) + (" (Korrektur)" if h.corrects else "")
-            out.append(
-                f"<tr><td>{e(_fmt_day(h.reported_at, tz))}</td><td>{e(h.number)}</td><td>{e(status)}</td>"
-                f"<td>{'' if h.progress is None else f'{h.progress} %'}</td><td>{e(h.reporter or '–')}</td>"
-                f"<td>{e(h.note or '')}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    else:
-        out.append("<p>Keine Meldungen in diesem Zeitraum.</p>")
-    out.append(
-        "<p><small>Erstellt von Ankommen aus den Statusmeldungen der verantwortlichen Stellen.</small></p>"
     )
-    out.append("</body></html>")
-    return "\n".join(out)
 
 
 # Markdown that a note, a name or a title could carry: every inline marker is backslash-escaped
@@ -318,9 +286,8 @@ def render_md(data: ReportData, translations: Translations, chart_name: str | No
     if chart_name:
         lines += [f"![Umsetzungsstand je Handlungsfeld]({chart_name})", ""]
     for section in data.sections:
-        heading = f"Handlungsfeld {section.number}: {section.title}" if section.number < 7 else section.title
         lines += [
-            f"## {_md_text(heading)}",
+            f"## {_md_text(_heading(section))}",
             "",
             "| Nr. | Maßnahme | Status | Fortschritt | Letzte Meldung | Gemeldet von | Notiz |",
         ]

@@ -2,9 +2,9 @@
 
 Public holidays of Saxony-Anhalt (Feiertagsgesetz Sachsen-Anhalt, § 2): New Year, Epiphany
 (6 January), Good Friday, Easter Monday, 1 May, Ascension Day, Whit Monday, German Unity Day
-(3 October), Reformation Day (31 October), and the two Christmas days. Easter Sunday and Whit
-Sunday fall on Sundays anyway. Computed here (Gauss/Meeus computus) rather than taken from a
-dependency: eleven rules, tested against published dates.
+(3 October), Reformation Day (31 October), and the two Christmas days. They come from the
+``holidays`` package (Germany, subdivision ST), built once per year and cached: the status loop
+asks ``is_working_day`` in loops. Tested against published dates.
 """
 
 from __future__ import annotations
@@ -17,40 +17,12 @@ from zoneinfo import ZoneInfo
 CADENCES = {"monthly": 1, "quarterly": 3, "halfyearly": 6, "yearly": 12}
 
 
-def easter_sunday(year: int) -> date:
-    """Western Easter (anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l_ = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * l_) // 451
-    month, day = divmod(h + l_ - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
 @lru_cache(maxsize=64)
 def holidays(year: int) -> frozenset[date]:
     """The public holidays of Saxony-Anhalt in ``year``."""
-    easter = easter_sunday(year)
-    return frozenset(
-        {
-            date(year, 1, 1),
-            date(year, 1, 6),
-            easter - timedelta(days=2),
-            easter + timedelta(days=1),
-            date(year, 5, 1),
-            easter + timedelta(days=39),
-            easter + timedelta(days=50),
-            date(year, 10, 3),
-            date(year, 10, 31),
-            date(year, 12, 25),
-            date(year, 12, 26),
-        }
-    )
+    from holidays import country_holidays  # imported on first use: not at the CLI's start
+
+    return frozenset(country_holidays("DE", subdiv="ST", years=year))
 
 
 def is_working_day(day: date) -> bool:

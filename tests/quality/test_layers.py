@@ -103,3 +103,18 @@ def test_every_benchmark_imports(path):
         sys.path.remove(str(path.parent))
         del sys.modules[spec.name]
     assert module.__doc__, f"{path.name} says what it measures in its docstring"
+
+
+def test_packaging_ships_every_file_the_code_reads_under_bot():
+    """Files under bot/ that are not Python (the report's templates) are package data."""
+    import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["bot"]
+    data = [
+        p.relative_to(ROOT / "bot").as_posix()
+        for p in (ROOT / "bot").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
+    assert data, "the report's templates live under bot/"
+    assert all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in data), data

@@ -195,3 +195,23 @@ def test_markdown_shows_notes_and_names_as_typed_never_as_links_or_html(hostile,
     stale = next(line for line in md.splitlines() if line.startswith("| 6.2 |"))
     assert "**veraltet**" in stale  # the report's own markup stays
     assert "&lt;b&gt;Mallory&lt;/b&gt; \\[x\\]\\(javascript:alert\\(4\\)\\)" in md
+
+
+def test_html_escapes_a_script_in_a_note_or_a_name(hostile, tmp_path):
+    """The HTML comes from an autoescaped Jinja2 template: a note or a reporter's name with a
+    <script>, a tag or a link is shown as typed and never becomes markup."""
+    out = tmp_path / "r.html"
+    report.write("html", out, hostile, Translations())
+    page = out.read_text()
+    body = page.split("<body>", 1)[1]
+    for raw in ("<script", "<img src=x", "<b>Mallory", "<javascript", "onerror=alert(1)>"):
+        assert raw not in body, raw
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in body and "&lt;b&gt;Mallory&lt;/b&gt;" in body
+    row = next(line for line in page.splitlines() if line.startswith("<tr") and "<td>7.16</td>" in line)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert html.unescape(cells[-1]) == MARKUP  # the note, exactly as typed
+    assert html.unescape(cells[-2]) == "<b>Mallory</b> [x](javascript:alert(4)) (Amt)"
+    history = [
+        line for line in page.split("Verlauf der Meldungen")[1].splitlines() if "<td>7.16</td>" in line
+    ]
+    assert [html.unescape(re.findall(r"<td>(.*?)</td>", line)[-1]) for line in history] == [MARKUP]

@@ -291,7 +291,8 @@ class TelegramFrontend:
             try:
                 user = update.effective_user
                 known = self._languages.pop(update.update_id, None)
-                apology = self.dialogue.apology(chat.id, known or (user.language_code if user else None))
+                suggested = user.language_code if user else None
+                apology = await asyncio.to_thread(self.dialogue.apology, chat.id, suggested, known=known)
                 await send(context.bot, chat.id, apology)
             except TelegramError as exc:
                 log.warning("could not send the apology: %s", type(exc).__name__)

@@ -36,12 +36,15 @@ class CommonScreens:
             text = _("I can only read text. Please type your question.")
         return self._finish([Reply(esc(text), [], lang)])
 
-    def apology(self, user_id: int, suggested: str | None = None) -> list[Reply]:
-        """After an internal error: one line, without touching the store (it may be the fault)."""
-        try:
-            lang = self.prefs.get_language(user_id)
-        except Exception:  # noqa: BLE001 - the store may be what failed
-            lang = None
+    def apology(self, user_id: int, suggested: str | None = None, *, known: str | None = None) -> list[Reply]:
+        """After an internal error: one line. ``known``: the language the update's actor had (no
+        store read); else the store is tried (it may be the fault) and then the app's language."""
+        lang = known
+        if lang is None:
+            try:
+                lang = self.prefs.get_language(user_id)
+            except Exception:  # noqa: BLE001 - the store may be what failed
+                lang = None
         lang = lang or normalise_code(suggested) or self.default_language
         _ = self._t(lang).gettext
         text = _("Sorry, something went wrong on my side. Please try again later.")

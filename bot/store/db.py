@@ -17,6 +17,10 @@ again on their next run. Transient (``is_transient``):
 * SQLite: "database is locked" / "database is busy", after the busy timeout
   (``ANKOMMEN_DB_BUSY_TIMEOUT``) ran out while another connection held the write lock.
 
+The backoff sleeps (``time.sleep``) in the thread that runs the unit. Every store call runs in a
+worker thread, never on the event loop (one ``asyncio.to_thread`` per update, the status loop
+and the outbox run their stores in threads), so a retry waits for one chat, never for all.
+
 Everything else (integrity errors, programming errors) is not retried. One limit, which no
 client can close: a connection lost during ``COMMIT`` itself leaves it unknown whether the commit
 happened; the retry then runs the unit again. The units are written so that running one twice

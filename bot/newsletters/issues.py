@@ -40,6 +40,13 @@ class IssueError(ValueError):
     """An operation the issue's state does not allow, or an unknown issue."""
 
 
+def _issue(s: Session, issue_id: int) -> NewsletterIssue:
+    issue = s.get(NewsletterIssue, issue_id)
+    if issue is None:
+        raise IssueError(f"there is no issue {issue_id}")
+    return issue
+
+
 @db.retrying
 def create_issue(engine: Engine, draft: Draft) -> int:
     with Session(engine) as s:
@@ -54,9 +61,7 @@ def create_issue(engine: Engine, draft: Draft) -> int:
 @db.retrying
 def get_issue(engine: Engine, issue_id: int) -> NewsletterIssue:
     with Session(engine) as s:
-        issue = s.get(NewsletterIssue, issue_id)
-        if issue is None:
-            raise IssueError(f"there is no issue {issue_id}")
+        issue = _issue(s, issue_id)
         s.expunge(issue)
         return issue
 
@@ -65,9 +70,7 @@ def get_issue(engine: Engine, issue_id: int) -> NewsletterIssue:
 def _transition(engine: Engine, issue_id: int, allowed: tuple[str, ...], **values) -> str:
     """Set ``values`` if the issue is in one of ``allowed``; returns the state it had."""
     with Session(engine) as s:
-        issue = s.get(NewsletterIssue, issue_id)
-        if issue is None:
-            raise IssueError(f"there is no issue {issue_id}")
+        issue = _issue(s, issue_id)
         before = issue.state
         n = s.exec(
             sa.update(NewsletterIssue)
@@ -100,9 +103,7 @@ def discard(engine: Engine, issue_id: int) -> None:
 def cancel(engine: Engine, issue_id: int) -> int:
     """Cancel an issue not yet sent; deliveries not yet started are cancelled too (returns how many)."""
     with Session(engine) as s:
-        issue = s.get(NewsletterIssue, issue_id)
-        if issue is None:
-            raise IssueError(f"there is no issue {issue_id}")
+        issue = _issue(s, issue_id)
         allowed = ("draft", "scheduled", "held", "sending")
         n = s.exec(
             sa.update(NewsletterIssue)
@@ -128,9 +129,7 @@ def resend_unknown(engine: Engine, issue_id: int) -> int:
     Bot API cannot say which. Sending them again reaches everyone who missed the issue, at the
     price of a second copy for those who did get it. Nothing does this automatically."""
     with Session(engine) as s:
-        issue = s.get(NewsletterIssue, issue_id)
-        if issue is None:
-            raise IssueError(f"there is no issue {issue_id}")
+        issue = _issue(s, issue_id)
         if issue.state not in ("sending", "sent"):
             raise IssueError(f"issue {issue_id} is {issue.state}; only a sent issue has unknown deliveries")
         n = s.exec(
@@ -168,9 +167,7 @@ def start_sending(engine: Engine, issue_id: int, *, missing_language: str = "ger
     (they receive the German text with a note).
     """
     with Session(engine) as s:
-        issue = s.get(NewsletterIssue, issue_id)
-        if issue is None:
-            raise IssueError(f"there is no issue {issue_id}")
+        issue = _issue(s, issue_id)
         if issue.state == "sending":
             return 0
         n = s.exec(

@@ -302,16 +302,18 @@ class StaffDirectory:
                 assigned.setdefault(staff_id, set()).add(measure)
         return Duties(self.measures, assigned, deputised)
 
+    def _duties_for(self, member: StaffMember) -> Duties:
+        """A coordinator's duties need no store read: they answer for every measure."""
+        return Duties(self.measures, {}, []) if is_coordinator(member) else self.duties(member)
+
     def measures_of(self, member: StaffMember, today: date) -> list[str]:
         """The measures ``member`` answers for today (``permissions.measures_of``), in order."""
-        duties = Duties(self.measures, {}, []) if is_coordinator(member) else self.duties(member)
-        return sorted(permissions.measures_of(member, today, duties), key=measure_key)
+        return sorted(permissions.measures_of(member, today, self._duties_for(member)), key=measure_key)
 
     def may_report(self, member: StaffMember | None, measure: str, today: date) -> bool:
         if member is None or member.chat_id is None or measure not in self.measures:
             return False  # decided without the store
-        duties = Duties(self.measures, {}, []) if is_coordinator(member) else self.duties(member)
-        return permissions.may_report(member, measure, today, duties)
+        return permissions.may_report(member, measure, today, self._duties_for(member))
 
     # -- delegates, for callers that hold a directory (the desk, /delete, the CLI, the tests) ----
     invite = _via("onboarding", "invite")

@@ -194,7 +194,8 @@ class StaffDesk(StaffScreens, StatusAnswers):
         return finish([Reply(esc(_("Only coordinators can request the report.")), [], member.language)])
 
     def run_command(self, member: StaffMember, command: str, args: str) -> list[Reply]:
-        """/mymeasures and /away for a linked member (the router checked who it is)."""
+        """/mymeasures and /away for a linked member (the router checked who it is); anything
+        else (/report for a member who is no coordinator) gets the coordinators-only line."""
         if command == "mymeasures":
             return finish([self.my_measures(member, 0)])
         if command == "away":
@@ -223,9 +224,6 @@ class StaffDesk(StaffScreens, StatusAnswers):
         return self.note(self.member_of(chat_id), text)
 
     def command(self, chat_id: int, command: str, args: str, *, language: str = "de") -> list[Reply]:
+        """/mymeasures and /away by chat id (/report is the router's: it sends files)."""
         member = self.member_of(chat_id)
-        if member is None:
-            return self.not_staff(language)
-        if command == "report" and not is_coordinator(member):
-            return self.coordinators_only(member)
-        return [] if command == "report" else self.run_command(member, command, args)
+        return self.not_staff(language) if member is None else self.run_command(member, command, args)

@@ -64,10 +64,11 @@ class Inbound:
     suggested: str | None = None  # the sender's app language (Telegram's language_code)
     private: bool = True
     presser: int | None = None  # who pressed a button
+    command: Command | None = field(init=False, default=None)  # a typed command, parsed once
 
-    @property
-    def command(self) -> Command | None:
-        return parse_command(self.text) if self.kind is Kind.TEXT else None
+    def __post_init__(self) -> None:
+        if self.kind is Kind.TEXT:
+            object.__setattr__(self, "command", parse_command(self.text))
 
 
 # -- effects: what the transport does beside sending the replies -------------------------------

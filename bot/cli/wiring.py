@@ -109,11 +109,11 @@ class Core:
 
     def report_files(self) -> tuple[bytes, bytes]:
         """The HTML report (chart embedded) and the chart alone, for /report."""
-        from bot.staff import report
+        from bot.staff import report, report_formats
 
         data = report.for_core(self, now=self.clock())
-        png = report.chart_png(data, self.translations)
-        return report.render_html(data, self.translations, png).encode(), png
+        png = report_formats.chart_png(data, self.translations)
+        return report_formats.render_html(data, self.translations, png).encode(), png
 
     def status_loop(self, desk=None):
         from bot.staff.loop import StatusLoop

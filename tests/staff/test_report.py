@@ -21,7 +21,7 @@ from bot.content.catalog import Catalog
 from bot.content.importer import import_content
 from bot.i18n import Translations
 from bot.models import Prompt
-from bot.staff import report
+from bot.staff import report, report_formats
 from bot.staff.directory import StaffDirectory
 from bot.store import db
 
@@ -158,12 +158,12 @@ def test_csv_cells_that_start_like_a_formula_are_quoted(hostile, tmp_path):
     out = tmp_path / "r.csv"
     report.write("csv", out, hostile, Translations())
     cells = [c for row in csv.reader(io.StringIO(out.read_text(), newline="")) for c in row]
-    assert not [c for c in cells if c.startswith(report.FORMULA_START)]
+    assert not [c for c in cells if c.startswith(report_formats.FORMULA_START)]
     for formula in FORMULAS:
         assert "'" + formula in cells  # the text itself is kept, as text
         assert "'" + formula + " (=Amt)" in cells  # the reporter's name too
     # Notes and names are stripped when stored, so a leading tab or CR reaches a cell only this way:
-    assert [report._csv_cell(v) for v in ("\t=1", "\r=1", "a=1", 90, None)] == [
+    assert [report_formats._csv_cell(v) for v in ("\t=1", "\r=1", "a=1", 90, None)] == [
         "'\t=1",
         "'\r=1",
         "a=1",

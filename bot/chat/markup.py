@@ -211,64 +211,75 @@ def split_html(
     size = measure(markup)
     if size.units <= limit and size.entities <= max_entities and size.link_bytes <= max_link_bytes:
         return [markup]
-    atoms = _units(parse(markup), max(1, limit // 4))
-    parts: list[str] = []
-    opened: list[Atom] = []  # tags open at the start of the current part
-    cur: list[Atom] = []
-    units = entities = links = 0
+    splitter = _Splitter(limit, max_entities, max_link_bytes)
+    for atom in _units(parse(markup), max(1, limit // 4)):
+        splitter.add(atom)
+    return splitter.finish()
 
-    def recount() -> None:
-        nonlocal units, entities, links
-        units = sum(a.size for a in cur)
-        entities = len(opened) + sum(a.entities for a in cur)
-        links = sum(a.link_bytes for a in opened) + sum(a.link_bytes for a in cur)
 
-    def cut(at: int) -> None:
-        nonlocal cur, opened
-        head, tail = cur[:at], cur[at:]
-        while head and head[-1].kind in ("space", "newline"):
-            head.pop()
-        state = _after(opened, head)
-        text = "".join(a.raw for a in opened) + "".join(a.raw for a in head)
-        text += "".join(f"</{a.tag}>" for a in reversed(state))
-        if plain_text(text).strip():
-            parts.append(text)
-        opened = _after(opened, cur[:at])
-        while tail and tail[0].kind in ("space", "newline"):
-            tail.pop(0)
-        cur = tail
-        recount()
+class _Splitter:
+    """Fills parts atom by atom; a part that would overflow is cut at its last line break in its
+    second half, else at its last space, else where it stands. Tags open at a cut are closed at
+    the end of the part and opened again at the start of the next."""
 
-    def fits(atom: Atom) -> bool:
-        return (
-            units + atom.size <= limit
-            and entities + atom.entities <= max_entities
-            and links + atom.link_bytes <= max_link_bytes
-        )
+    def __init__(self, limit: int, max_entities: int, max_link_bytes: int):
+        self.limit, self.max_entities, self.max_link_bytes = limit, max_entities, max_link_bytes
+        self.parts: list[str] = []
+        self.opened: list[Atom] = []  # tags open at the start of the current part
+        self.cur: list[Atom] = []
+        self.units = self.entities = self.links = 0
 
-    for atom in atoms:
-        while cur and not fits(atom):
-            breaks = [i for i, a in enumerate(cur) if a.kind == "newline"]
-            spaces = [i for i, a in enumerate(cur) if a.kind in ("space", "newline")]
-            if breaks and breaks[-1] > len(cur) // 2:
-                at = breaks[-1] + 1
-            elif spaces and spaces[-1] > 0:
-                at = spaces[-1] + 1
-            else:
-                at = len(cur)
-            cut(at)
-        if not fits(atom):
+    def add(self, atom: Atom) -> None:
+        while self.cur and not self._fits(atom):
+            self._cut(self._cut_point())
+        if not self._fits(atom):
             if atom.kind == "unit":
                 raise SplitError(
                     f"a link with {atom.size} characters of text and {atom.link_bytes} bytes of address "
-                    f"does not fit into one message ({limit} characters, {max_link_bytes} bytes of "
-                    "link addresses)"
+                    f"does not fit into one message ({self.limit} characters, {self.max_link_bytes} bytes "
+                    "of link addresses)"
                 )
             raise SplitError("the formatting is nested too deeply to be split")
-        cur.append(atom)
-        units += atom.size
-        entities += atom.entities
-        links += atom.link_bytes
-    if cur:
-        cut(len(cur))
-    return parts
+        self.cur.append(atom)
+        self.units += atom.size
+        self.entities += atom.entities
+        self.links += atom.link_bytes
+
+    def finish(self) -> list[str]:
+        if self.cur:
+            self._cut(len(self.cur))
+        return self.parts
+
+    def _fits(self, atom: Atom) -> bool:
+        return (
+            self.units + atom.size <= self.limit
+            and self.entities + atom.entities <= self.max_entities
+            and self.links + atom.link_bytes <= self.max_link_bytes
+        )
+
+    def _cut_point(self) -> int:
+        cur = self.cur
+        breaks = [i for i, a in enumerate(cur) if a.kind == "newline"]
+        spaces = [i for i, a in enumerate(cur) if a.kind in ("space", "newline")]
+        if breaks and breaks[-1] > len(cur) // 2:
+            return breaks[-1] + 1
+        if spaces and spaces[-1] > 0:
+            return spaces[-1] + 1
+        return len(cur)
+
+    def _cut(self, at: int) -> None:
+        head, tail = self.cur[:at], self.cur[at:]
+        while head and head[-1].kind in ("space", "newline"):
+            head.pop()
+        state = _after(self.opened, head)
+        text = "".join(a.raw for a in self.opened) + "".join(a.raw for a in head)
+        text += "".join(f"</{a.tag}>" for a in reversed(state))
+        if plain_text(text).strip():
+            self.parts.append(text)
+        self.opened = _after(self.opened, self.cur[:at])
+        while tail and tail[0].kind in ("space", "newline"):
+            tail.pop(0)
+        self.cur = tail
+        self.units = sum(a.size for a in tail)
+        self.entities = len(self.opened) + sum(a.entities for a in tail)
+        self.links = sum(a.link_bytes for a in self.opened) + sum(a.link_bytes for a in tail)

@@ -37,17 +37,15 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.store.locks import Leadership
+from handlers.bots import application_bot
 from handlers.context import CONTEXT_TYPES
-from handlers.floodcontrol import ChatFloodLimiter
 from handlers.frontend import GATE_GROUP, SCREEN_GROUP, TelegramFrontend
 from handlers.newsletter import NewsletterService
 from handlers.ordering import PerChatUpdateProcessor
-from handlers.request import RetryingRequest
 from handlers.sender import BotSender
-from handlers.updates import ReadableUpdatesBot
 from handlers.webhook import serve_webhook, stop_application
 
 log = logging.getLogger(__name__)
@@ -75,18 +73,8 @@ def build_application(
     ``request`` (default: ``RetryingRequest``, the Bot API fault policy of ``handlers/request.py``)
     carries every call but ``getUpdates``, which PTB's polling loop retries by itself.
     """
-    file_url = None
-    if base_url.rstrip("/").endswith("/bot"):
-        file_url = base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
-    bot = ReadableUpdatesBot(
-        token,
-        base_url=base_url,
-        **({"base_file_url": file_url} if file_url else {}),
-        request=request if request is not None else RetryingRequest(),
-        get_updates_request=get_updates_request if get_updates_request is not None else HTTPXRequest(),
-        rate_limiter=ChatFloodLimiter(overall_max_rate=flood_limit, max_retries=3)
-        if flood_limit > 0
-        else None,
+    bot = application_bot(
+        token, base_url, flood_limit=flood_limit, request=request, get_updates_request=get_updates_request
     )
     builder: ApplicationBuilder = (
         ApplicationBuilder()

@@ -16,40 +16,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot
 from telegram.ext import (
     ContextTypes,
 )
 
 from bot.newsletters.issues import promote_due
-from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.newsletters.outbox_store import OutboxStore
-from handlers.request import RetryingRequest
+from handlers.bots import outbox_bot
 from handlers.sender import BotSender
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
-CONCURRENCY = 16
-REQUEST_TIMEOUT = 10.0
-
-
-def outbox_bot(
-    token: str, base_url: str, *, concurrency: int = CONCURRENCY, timeout: float = REQUEST_TIMEOUT
-) -> Bot:
-    """A plain ``Bot`` for the outbox: no rate limiter, no retries, a pool for every request."""
-    request = RetryingRequest(
-        attempts=1,
-        connection_pool_size=concurrency + 4,
-        read_timeout=timeout,
-        write_timeout=timeout,
-        connect_timeout=5.0,
-        pool_timeout=5.0,
-    )
-    kwargs = {}
-    if base_url.rstrip("/").endswith("/bot"):
-        kwargs["base_file_url"] = base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
-    return Bot(token, base_url=base_url, request=request, **kwargs)
 
 
 class NewsletterService:
@@ -59,14 +37,7 @@ class NewsletterService:
         self.engine = core.engine
         self.settings = settings
         self.bot = outbox_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
-        self.outbox = Outbox(
-            core.engine,
-            BotSender(self.bot),
-            issue_renderer(dialogue),
-            rate=settings.newsletter_rate,
-            concurrency=CONCURRENCY,
-            lease=settings.newsletter_lease,
-        )
+        self.outbox = core.outbox(BotSender(self.bot), dialogue)
         self.tick_seconds = tick_seconds
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()

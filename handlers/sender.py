@@ -34,7 +34,7 @@ from bot.chat.outbound import Attachment, Outcome, SendResult
 from bot.chat.replies import Reply
 from bot.store import backoff
 from handlers.replies import message_params
-from handlers.request import Fault, RetryingRequest, fault_of
+from handlers.request import Fault, fault_of
 
 log = logging.getLogger(__name__)
 
@@ -155,31 +155,3 @@ class BotSender:
             return self._failed(exc)
         self.strikes = 0
         return SendResult(Outcome.SENT, message_id=message.message_id)
-
-
-def make_bot(settings):
-    """A PTB bot for sending outside the running ``Application`` (CLI ticks, reports): the same
-    base URL and flood limit as the bot."""
-    from telegram.ext import ExtBot
-
-    from handlers.floodcontrol import ChatFloodLimiter
-
-    limiter = (
-        ChatFloodLimiter(overall_max_rate=settings.flood_limit, max_retries=3)
-        if settings.flood_limit > 0
-        else None
-    )
-    return ExtBot(
-        settings.telegram_bot_token,
-        base_url=settings.telegram_api_base_url,
-        rate_limiter=limiter,
-        request=RetryingRequest(),
-    )
-
-
-async def bot_username(settings) -> str:
-    """The bot's username: ``TELEGRAM_BOT_USERNAME``, else asked from the Bot API (getMe)."""
-    if settings.bot_username:
-        return settings.bot_username
-    async with make_bot(settings) as bot:
-        return bot.username

@@ -36,12 +36,10 @@ def register(sub) -> dict[str, Callable[..., int]]:
 
 
 def _import(args, settings) -> int:
-    from bot.cli.wiring import import_dir
+    from bot.cli.wiring import import_dir, open_store
     from bot.content.load import ContentError
-    from bot.store import db
 
-    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
-    db.upgrade(engine)
+    engine = open_store(settings)
     try:
         result = import_dir(engine, args.dir or settings.data_dir)
     except ContentError as exc:

@@ -32,12 +32,11 @@ def _gaps(args, settings) -> int:
 
     Gaps are residents' words: every control or bidi character still in them is printed as an
     escape (bot/residents/scrub.py), so no stored text can drive the operator's terminal."""
+    from bot.cli.wiring import open_store
     from bot.residents.scrub import printable, printable_json
     from bot.residents.store import gap_report, referral_topics, safety_counts
-    from bot.store import db
 
-    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
-    db.upgrade(engine)
+    engine = open_store(settings)
     sections = [(None, gap_report(engine, since=args.since))]
     for topic, _n in referral_topics(engine, since=args.since):
         sections.append((topic, gap_report(engine, since=args.since, topic=topic)))

@@ -67,7 +67,7 @@ def cmd_link(args: argparse.Namespace, settings) -> int:
     if not username:
         if not settings.telegram_bot_token:
             return _fail("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) so the link can name the bot")
-        from handlers.sender import bot_username
+        from handlers.bots import bot_username
 
         try:
             username = asyncio.run(bot_username(settings))

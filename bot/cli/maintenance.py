@@ -20,11 +20,11 @@ def register(sub) -> dict[str, Callable[..., int]]:
 
 
 def _db(args, settings) -> int:
+    from bot.cli.wiring import open_store
     from bot.store import db
 
-    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
+    engine = open_store(settings, migrate=args.db_command == "upgrade")
     if args.db_command == "upgrade":
-        db.upgrade(engine)
         print(f"The store is at revision {db.current_revision(engine)} ({settings.redacted_database_url()}).")
     else:
         print(db.current_revision(engine) or "empty (run 'ankommen db upgrade')")

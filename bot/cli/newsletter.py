@@ -74,12 +74,9 @@ def run(args, settings) -> int:
 
 
 def _engine(settings):
-    from bot.store import db
+    from bot.cli.wiring import open_store
 
-    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
-    if not db.is_up_to_date(engine):
-        db.upgrade(engine)
-    return engine
+    return open_store(settings)
 
 
 def _draft(args, settings) -> int:
@@ -138,7 +135,7 @@ def _preview(args, settings) -> int:
     print("  ".join(f"[{b.label}]" for row in reply.buttons for b in row))
     if args.chat is None:
         return 0
-    from handlers.newsletter import outbox_bot
+    from handlers.bots import outbox_bot
     from handlers.sender import BotSender
 
     async def send():

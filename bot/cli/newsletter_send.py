@@ -20,28 +20,22 @@ def deliver_now_or_leave(args, settings, engine) -> int:
 
 async def _deliver(issue_id: int, settings, engine) -> None:
     from bot.cli.wiring import open_core
-    from bot.newsletters.outbox import Outbox, issue_renderer
     from bot.newsletters.stats import status
-    from handlers.newsletter import CONCURRENCY, outbox_bot
+    from handlers.bots import outbox_bot
     from handlers.sender import BotSender
 
     core = open_core(settings, sync_content=None)
-    bot = outbox_bot(settings.telegram_bot_token, settings.telegram_api_base_url)
     progress = Progress(sys.stderr)
-    async with bot:
-        outbox = Outbox(
-            engine,
-            BotSender(bot),
-            issue_renderer(core.dialogue()),
-            rate=settings.newsletter_rate,
-            concurrency=CONCURRENCY,
-            lease=settings.newsletter_lease,
-        )
-        run = asyncio.create_task(outbox.run(issue_ids=[issue_id], until_done=True))
-        while not run.done():
-            progress.show(await asyncio.to_thread(status, engine, issue_id))
-            await asyncio.wait([run], timeout=0.5)
-        await run
+    try:
+        async with outbox_bot(settings.telegram_bot_token, settings.telegram_api_base_url) as bot:
+            outbox = core.outbox(BotSender(bot))
+            run = asyncio.create_task(outbox.run(issue_ids=[issue_id], until_done=True))
+            while not run.done():
+                progress.show(await asyncio.to_thread(status, engine, issue_id))
+                await asyncio.wait([run], timeout=0.5)
+            await run
+    finally:
+        core.engine.dispose()
     progress.show(await asyncio.to_thread(status, engine, issue_id), final=True)
 
 

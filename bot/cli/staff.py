@@ -207,7 +207,7 @@ def _list(args, directory) -> int:
 
 def _invite(args, settings, directory) -> int:
     """A one-time deep link for the person's Telegram chat, or --revoke their open ones."""
-    from handlers.sender import bot_username
+    from handlers.bots import bot_username
 
     member = directory.get(args.id)
     if member is None:
@@ -244,11 +244,11 @@ def _menu_resets(settings, directory) -> str:
     later = "the running bot removes it at its next status tick (within a minute) or its next start"
     if not settings.telegram_bot_token:
         return f"their staff command menu in Telegram: no TELEGRAM_BOT_TOKEN here, so {later}"
+    from handlers.bots import cli_bot
     from handlers.commands import reset_menus
-    from handlers.sender import make_bot
 
     async def run() -> int:
-        async with make_bot(settings) as bot:
+        async with cli_bot(settings) as bot:
             return await reset_menus(bot, directory)
 
     try:
@@ -275,10 +275,11 @@ def cmd_reminders(args, settings) -> int:
             return 0
         if not settings.telegram_bot_token:
             return _fail("TELEGRAM_BOT_TOKEN is needed to send prompts (or use --dry-run)")
-        from handlers.sender import BotSender, make_bot
+        from handlers.bots import cli_bot
+        from handlers.sender import BotSender
 
         async def run():
-            async with make_bot(settings) as bot:
+            async with cli_bot(settings) as bot:
                 return await loop.tick(now, BotSender(bot))
 
         result = asyncio.run(run())

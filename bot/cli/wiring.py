@@ -107,6 +107,18 @@ class Core:
             report=self.report_files,
         )
 
+    def outbox(self, sender, dialogue: Dialogue | None = None):
+        """The outbox worker on this core (the running bot's tick and ``newsletter send`` alike)."""
+        from bot.newsletters.outbox import Outbox, issue_renderer
+
+        return Outbox(
+            self.engine,
+            sender,
+            issue_renderer(dialogue or self.dialogue()),
+            rate=self.settings.newsletter_rate,
+            lease=self.settings.newsletter_lease,
+        )
+
     def report_files(self) -> tuple[bytes, bytes]:
         """The HTML report (chart embedded) and the chart alone, for /report."""
         from bot.staff import report, report_formats
@@ -130,6 +142,29 @@ def import_dir(engine: Engine, data_dir: Path) -> ImportResult:
     return import_content(engine, content)
 
 
+STARTUP_LOCK = "ankommen-startup"
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> Engine:
+    """The store's engine for a command; brought up to date first (``migrate``), under the same
+    start-up lock as ``open_core``, so a command never migrates while an instance starts."""
+    engine = _engine(settings)
+    if migrate:
+        with exclusive(engine, STARTUP_LOCK):
+            _migrate(engine, settings)
+    return engine
+
+
+def _engine(settings: Settings) -> Engine:
+    return db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
+
+
+def _migrate(engine: Engine, settings: Settings) -> None:
+    if not db.is_up_to_date(engine):
+        log.info("migrating the store at %s", settings.redacted_database_url())
+        db.upgrade(engine)
+
+
 def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
     """Migrate the store, import ``data/`` (idempotent, cheap), and load the catalog.
 
@@ -138,11 +173,9 @@ def open_core(settings: Settings, *, sync_content: bool | None = True) -> Core:
 
     ``sync_content=None`` imports only into an empty store (for one-shot commands).
     """
-    engine = db.make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout)
-    with exclusive(engine, "ankommen-startup"):  # instances started together take turns
-        if not db.is_up_to_date(engine):
-            log.info("migrating the store at %s", settings.redacted_database_url())
-            db.upgrade(engine)
+    engine = _engine(settings)
+    with exclusive(engine, STARTUP_LOCK):  # instances started together take turns
+        _migrate(engine, settings)
         if sync_content is None:
             sync_content = not store_has_content(engine)
         if sync_content:

@@ -62,6 +62,7 @@ FLUSH_INTERVAL = 0.1
 LOG_INTERVAL = 5.0
 
 Render = Callable[[NewsletterIssue, str], tuple[Reply, Attachment | None]]
+CONCURRENCY = 16  # deliveries in flight at once (each with its own connection)
 
 
 class Outbox:
@@ -75,7 +76,7 @@ class Outbox:
         *,
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
-        concurrency: int = 16,
+        concurrency: int = CONCURRENCY,
         lease: float = 10.0,
         worker: str | None = None,
         clock: Callable[[], float] = time.monotonic,

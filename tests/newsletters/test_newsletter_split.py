@@ -28,7 +28,7 @@ from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.newsletters.render import issue_reply
 from bot.store import db
-from handlers.newsletter import outbox_bot
+from handlers.bots import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, parse_entities
 from tests.helpers import seed_subscribers

@@ -32,7 +32,7 @@ from bot.newsletters.stats import status
 from bot.newsletters.subscriptions import StoreSubscriptions
 from bot.residents.store import StorePreferences
 from bot.store import db
-from handlers.newsletter import outbox_bot
+from handlers.bots import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi, parse_html
 from tests.helpers import seed_subscribers

@@ -29,8 +29,8 @@ from bot.settings import Settings
 from bot.staff.directory import StaffDirectory
 from bot.store import db
 from handlers.app import build_application
+from handlers.bots import outbox_bot
 from handlers.frontend import TelegramFrontend
-from handlers.newsletter import outbox_bot
 from handlers.sender import BotSender
 from tests.botapi import FakeBotApi
 from tests.helpers import seed_subscribers

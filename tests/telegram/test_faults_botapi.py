@@ -25,8 +25,8 @@ from bot.newsletters.issues import create_issue, start_sending
 from bot.newsletters.outbox import Outbox, issue_renderer
 from bot.store import db
 from handlers.app import build_application
+from handlers.bots import outbox_bot
 from handlers.frontend import TelegramFrontend
-from handlers.newsletter import outbox_bot
 from handlers.request import Fault, fault_of
 from handlers.sender import BotSender, outcome_of
 from tests.botapi import FakeBotApi

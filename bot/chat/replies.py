@@ -11,6 +11,7 @@ numbers read correctly inside Arabic or Persian text.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -25,8 +26,14 @@ class Button:
     data: str
 
     def __post_init__(self) -> None:
-        if buttons.decode(self.data) is None:
+        if not _routable(self.data):
             raise ValueError(f"button data the router cannot route: {self.data!r}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _routable(data: str) -> bool:
+    """Every reply builds buttons, and most of their data repeats ("M", "T", "m:4.14"): decoded once."""
+    return buttons.decode(data) is not None
 
 
 @dataclass

@@ -28,6 +28,7 @@ from bot import paths
 from bot.chat import actor as actors
 from bot.chat.buttons import Press
 from bot.chat.replies import Reply, esc, finish
+from bot.chat.router import Conversation, Inbound, Kind
 from bot.clock import Clock
 from bot.content.catalog import Catalog
 from bot.i18n import Translations
@@ -181,20 +182,14 @@ class Dialogue(CommonScreens, BrowseScreens, QuestionScreens, AccountScreens):
     def handle_text(
         self, user_id: int, text: str, *, suggested: str | None = None, private: bool = True
     ) -> list[Reply]:
-        from bot.chat.router import Inbound, Kind
-
         return self._router().handle(Inbound(user_id, Kind.TEXT, text, suggested, private)).replies
 
     def handle_button(self, user_id: int, data: str, *, private: bool = True) -> list[Reply]:
-        from bot.chat.router import Inbound, Kind
-
         inbound = Inbound(user_id, Kind.BUTTON, data if isinstance(data, str) else "", private=private)
         return self._router().handle(inbound).replies
 
-    def _router(self):
+    def _router(self) -> Conversation:
         if self._residents_only is None:
-            from bot.chat.router import Conversation
-
             self._residents_only = Conversation(self)
         return self._residents_only
 

@@ -11,7 +11,9 @@ keywords and the code); index build time and memory (RSS). Prints one JSON objec
 ``--baseline`` also builds the index as it was before offers were ranked by group
 (bench/search_baseline.py) at every size, times both in the same rounds, reports the speed-up, and
 runs every question of every evaluation set (bench/questions*.yaml, bench/eval/*.yaml) through both,
-comparing their hits and their scores. ``--plot`` saves p50/p99 against N as a PNG.
+comparing their hits and their scores. ``--plot`` saves p50/p99 against N as a PNG. With
+``--baseline`` both indexes are alive at once: the RSS figures count both, and ``index_rss_mb``
+(the RSS a build added) is only indicative; measure memory without ``--baseline``.
 
 Latency is measured "cold": the per-token match cache is cleared before every query, so each
 query pays for its full vocabulary matching (a warm figure is reported too). The machine is

@@ -16,12 +16,14 @@ matched against the vocabulary by:
 
 A document's score sums, per query token, the best (similarity × field weight × idf). A hit must
 reach ``threshold``; below it the answer is an honest "no match". An offer absorbs the measures it
-belongs to, so one answer card does not appear twice.
+belongs to, so one answer card does not appear twice (``bot.search.offers``: by groups of offers,
+so a search does not slow down with the number of offers).
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import os
 from collections import defaultdict
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from bot.search.offers import OfferGroups
 from bot.search.text import ALL_STOPWORDS, STOPWORDS, detect_language, tokens, transliterate
 
 # Field weights: where a word stands says how much it tells about the document.
@@ -119,12 +122,7 @@ class SearchIndex:
             by_first[term[0]].append(term)
         self.by_first = dict(by_first)
         self.measure_doc: dict[str, int] = {d.id: i for i, d in enumerate(self.docs) if d.kind == "measure"}
-        self.offers_of_measure: dict[int, list[int]] = defaultdict(list)
-        for i, d in enumerate(self.docs):
-            if d.kind == "offer":
-                for num in d.measures:
-                    if num in self.measure_doc:
-                        self.offers_of_measure[self.measure_doc[num]].append(i)
+        self.offers = OfferGroups(self.docs, self.measure_doc)
         self._cache: dict[str, tuple[tuple[str, float], ...]] = {}
 
     # -- matching one token ------------------------------------------------------------------
@@ -257,41 +255,12 @@ class SearchIndex:
         totals, coverage = self.explain(text, lang)
         if not totals:
             return []
-        # An offer absorbs its measures: its score is the best of its own and theirs, and those
-        # measures are not listed again. Only offers that scored, or whose measures did, count.
-        candidates = {i for i in totals if self.docs[i].kind == "offer"}
-        for i in totals:
-            candidates.update(self.offers_of_measure.get(i, ()))
-        absorbed: set[int] = set()
-        final: dict[int, tuple[float, str, float]] = {}  # doc -> (score, measure, explained share)
-        for i in candidates:
-            doc = self.docs[i]
-            own = totals.get(i, 0.0)
-            share = coverage.get(i, 0.0)
-            best_measure, best_m_score = doc.measures[0], -1.0
-            for num in doc.measures:
-                j = self.measure_doc.get(num)
-                s = totals.get(j, 0.0) if j is not None else 0.0
-                if j is not None:
-                    share = max(share, coverage.get(j, 0.0))
-                if s > best_m_score:
-                    best_measure, best_m_score = num, s
-            score = max(own, best_m_score)
-            if score > 0:
-                final[i] = (score, best_measure, share)
-                for num in doc.measures:
-                    j = self.measure_doc.get(num)
-                    if j is not None:
-                        absorbed.add(j)
-        for i, s in totals.items():
-            doc = self.docs[i]
-            if doc.kind == "measure" and i not in absorbed:
-                final[i] = (s, doc.id, coverage.get(i, 0.0))
-            elif doc.kind == "referral":
-                final[i] = (s, "", coverage.get(i, 0.0))
+        final = self.offers.rank(totals, coverage, limit)
         # Only documents that explain enough of the question compete; the best of them must
-        # also reach the threshold.
-        ranked = sorted(
+        # also reach the threshold. Only the first ``limit`` can be shown: ``nsmallest`` gives
+        # them in the order ``sorted`` would, without sorting thousands of offers.
+        ranked = heapq.nsmallest(
+            max(limit, 1),
             ((i, v) for i, v in final.items() if v[2] >= self.min_coverage * LOW_COVERAGE_SHARE),
             key=lambda kv: (-kv[1][0], kv[0]),
         )

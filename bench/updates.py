@@ -16,6 +16,11 @@ flood control off (the loopback server enforces no limits), so the figures measu
 not Telegram's 30 messages/s. The machine is shared and noisy; this is a measurement, not a test.
 
     python bench/updates.py [--burst 1000] [--sequential 200] [--repeat 3]
+
+Profiling: ``BENCH_PYSPY=/tmp/prof`` records each bot with the sampling profiler py-spy (``pip
+install py-spy``; it must be on PATH) as collapsed stacks of the thread holding the interpreter
+lock, in ``/tmp/prof.<bot>.txt``; ``BENCH_PROFILE=/tmp/x.prof`` runs each bot under cProfile.
+``ANKOMMEN_ANSWER_THREAD=yes`` measures the answers in a worker thread, as on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class BotProcess:
             TELEGRAM_FLOOD_LIMIT="0",
             ANKOMMEN_LOG_LEVEL="WARNING",
         )
+        if os.environ.get("ANKOMMEN_ANSWER_THREAD"):  # compare: answers in a thread on SQLite too
+            env["ANKOMMEN_ANSWER_THREAD"] = os.environ["ANKOMMEN_ANSWER_THREAD"]
         if kind == "ankommen":
             cmd = [sys.executable, "-m", "bot.cli", "run"]
             if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ankommen.prof
@@ -97,10 +104,21 @@ class BotProcess:
         self.log = Path(state_dir) / f"{kind}.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        self.spy = None
+        if os.environ.get("BENCH_PYSPY"):  # a sampling profile: BENCH_PYSPY=/tmp/prof, py-spy on PATH
+            out = f"{os.environ['BENCH_PYSPY']}.{kind}.txt"
+            spy = ["py-spy", "record", "--format", "raw", "--gil", "--rate", "250", "-o", out]
+            spy += ["--pid", str(self.proc.pid)]
+            self.spy = subprocess.Popen(spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def cpu_s(self) -> float:
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds of the bot's process so far."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -109,6 +127,9 @@ class BotProcess:
         return float("nan")
 
     def stop(self) -> None:
+        if self.spy is not None:  # py-spy writes its profile on SIGINT
+            self.spy.send_signal(signal.SIGINT)
+            self.spy.wait(60)
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(30)
@@ -149,7 +170,7 @@ def measure(kind: str, qs: list[tuple[str, str]], burst: int, sequential: int, s
 
         # throughput
         chats = set(chats_burst)
-        cpu_server0, cpu_bot0 = time.process_time(), bot.cpu_s()
+        cpu_server0, (user0, sys0) = time.process_time(), bot.cpu_split()
         t0 = time.monotonic()
         for i, chat in enumerate(chats_burst):
             api.message(chat, qs[i % len(qs)][1])
@@ -163,7 +184,8 @@ def measure(kind: str, qs: list[tuple[str, str]], burst: int, sequential: int, s
             time.sleep(0.02)
         got = first_reply_times(api, chats)
         elapsed = max(got.values()) - t0
-        cpu_server, cpu_bot = time.process_time() - cpu_server0, bot.cpu_s() - cpu_bot0
+        user1, sys1 = bot.cpu_split()
+        cpu_server, cpu_bot = time.process_time() - cpu_server0, (user1 - user0) + (sys1 - sys0)
         throughput = len(got) / elapsed
 
         # latency, one update at a time
@@ -189,6 +211,9 @@ def measure(kind: str, qs: list[tuple[str, str]], burst: int, sequential: int, s
         "updates_per_s": round(throughput, 1),
         "answered": len(got),
         "unanswered": burst - len(got) + lost_seq,
+        # CPU time of the bot's process per update in the burst (user + system, all threads)
+        "cpu_ms_per_update": round(1000 * cpu_bot / max(1, len(got)), 3),
+        "system_cpu_share": round((sys1 - sys0) / cpu_bot, 2) if cpu_bot else None,
         # CPU use during the burst, as a share of one core: who is the bottleneck?
         "burst_cpu_share": {
             "bot": round(cpu_bot / elapsed, 2),
@@ -239,11 +264,13 @@ def main() -> int:
             "updates_per_s": med("echo", "updates_per_s"),
             "latency_ms_p50": med("echo", "latency_ms", "p50"),
             "latency_ms_p99": med("echo", "latency_ms", "p99"),
+            "cpu_ms_per_update": med("echo", "cpu_ms_per_update"),
         },
         "ankommen": {
             "updates_per_s": med("ankommen", "updates_per_s"),
             "latency_ms_p50": med("ankommen", "latency_ms", "p50"),
             "latency_ms_p99": med("ankommen", "latency_ms", "p99"),
+            "cpu_ms_per_update": med("ankommen", "cpu_ms_per_update"),
         },
         "throughput_ratio_per_round": [
             round(a["updates_per_s"] / e["updates_per_s"], 3)

@@ -201,6 +201,9 @@ class Settings(BaseSettings):
     alert_chat_id: Annotated[int | None, CHAT_ID] = var("ANKOMMEN_ALERT_CHAT_ID")
     rate_limit_per_minute: Annotated[int, whole(1, 10_000)] = var("ANKOMMEN_RATE_LIMIT", 20)
     flood_limit: Annotated[float, whole(0, 10_000)] = var("TELEGRAM_FLOOD_LIMIT", 30.0)
+    # where an update's answer is computed: "auto" = in a worker thread on PostgreSQL (a network
+    # round trip per statement), on the event loop on SQLite (a local file: see handlers/frontend.py)
+    answer_thread: Annotated[str, one_of(("auto", "yes", "no"))] = var("ANKOMMEN_ANSWER_THREAD", "auto")
     bot_username: Annotated[str | None, USERNAME] = var("TELEGRAM_BOT_USERNAME")
     status_cadence_months: Annotated[int, CADENCE] = var("ANKOMMEN_STATUS_CADENCE", 3)
     prompt_time: Annotated[time, CLOCK_TIME] = var("ANKOMMEN_PROMPT_TIME", time(9, 0))
@@ -270,6 +273,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def answers_in_thread(self) -> bool:
+        """``ANKOMMEN_ANSWER_THREAD``: compute answers in a worker thread, not on the event loop."""
+        return self.answer_thread == "yes" or (self.answer_thread == "auto" and not self.is_sqlite)
 
     def redacted_database_url(self) -> str:
         """The database URL without a password, for log lines."""

@@ -165,6 +165,7 @@ def assemble(
         conversation=conversation,
         rate_limit_per_minute=settings.rate_limit_per_minute,
         alert_chat_id=settings.alert_chat_id,
+        answer_in_thread=settings.answers_in_thread,
     )
 
     async def post_shutdown(_app: Application) -> None:

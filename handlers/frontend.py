@@ -3,8 +3,14 @@
 Everything a person reads comes from the core (``bot.chat.router`` and its desks); this module
 maps updates to ``Inbound`` values and the router's replies and effects to Bot API calls:
 
-* one worker-thread call (``asyncio.to_thread``) per update, so the event loop never waits on
-  the store: a slow store slows one chat, never all of them;
+* one call into the core router per update (``on_update``): in a worker thread
+  (``asyncio.to_thread``) on PostgreSQL, so the event loop never waits on a network round trip
+  to the store; on the event loop itself on SQLite, where a statement is a local file read of
+  tens of microseconds and the hand-over to a thread and back costs more than the whole answer
+  (the two threads share one interpreter lock). There the store never waits for a lock on the
+  event loop: a call that meets another writer's lock is run again in a worker thread
+  (``bot.store.db.never_wait``), so a locked store still slows one chat, never all of them.
+  ``ANKOMMEN_ANSWER_THREAD`` overrides the choice;
 * private chats: text is a question or a command; a button press replaces the pressed message
   with its answer (further replies are sent as new messages); stickers, photos, voice,
   locations and edited messages get a one-line hint;
@@ -60,6 +66,7 @@ from bot.chat.router import (
 )
 from bot.residents.dialogue import Dialogue
 from bot.staff.desk import StaffDesk
+from bot.store.db import WouldBlock, never_wait
 from handlers.commands import CommandMenus, reset_menus
 from handlers.context import AnkommenContext
 from handlers.replies import edit, send
@@ -92,6 +99,7 @@ class TelegramFrontend:
         newsletters=None,
         report: Callable[[], tuple[bytes, bytes]] | None = None,
         actors=None,
+        answer_in_thread: bool = True,
     ):
         if conversation is None:  # the residents' side alone, or desks given one by one (tests)
             if actors is None and getattr(dialogue.prefs, "engine", None) is not None:
@@ -100,6 +108,7 @@ class TelegramFrontend:
                 dialogue, actors=actors, staff=desk, newsletters=newsletters, report=report
             )
         self.conversation = conversation
+        self.answer_in_thread = answer_in_thread
         self.dialogue = conversation.dialogue
         self.desk = conversation.staff
         self.menus = CommandMenus(self.dialogue)
@@ -178,12 +187,19 @@ class TelegramFrontend:
 
     # -- one handler for every message and button: the core router decides where it goes -------
     async def on_update(self, update: Update, context: AnkommenContext) -> None:
-        """A message or a button press: one worker-thread call into the core router (the event
-        loop never waits on the store), then the replies and the effects it asks for."""
+        """A message or a button press: one call into the core router (in a worker thread when
+        ``answer_in_thread``), then the replies and the effects it asks for."""
         inbound = self._inbound(update, context.bot.username)
         if inbound is None:
             return
-        outcome = await asyncio.to_thread(self.conversation.handle, inbound)
+        if self.answer_in_thread:
+            outcome = await asyncio.to_thread(self.conversation.handle, inbound)
+        else:
+            try:
+                with never_wait():  # a store locked by another writer: WouldBlock, not a wait
+                    outcome = self.conversation.handle(inbound)
+            except WouldBlock:
+                outcome = await asyncio.to_thread(self.conversation.handle, inbound)
         context.actor = outcome.actor
         if outcome.actor is not None and outcome.actor.lang:
             self._remember_language(update.update_id, outcome.actor.lang)

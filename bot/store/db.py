@@ -17,9 +17,19 @@ again on their next run. Transient (``is_transient``):
 * SQLite: "database is locked" / "database is busy", after the busy timeout
   (``ANKOMMEN_DB_BUSY_TIMEOUT``) ran out while another connection held the write lock.
 
-The backoff sleeps (``time.sleep``) in the thread that runs the unit. Every store call runs in a
-worker thread, never on the event loop (one ``asyncio.to_thread`` per update, the status loop
-and the outbox run their stores in threads), so a retry waits for one chat, never for all.
+The backoff sleeps (``time.sleep``) in the thread that runs the unit. The status loop and the
+outbox run their stores in worker threads, and so do the answers on PostgreSQL, so a retry waits
+for one chat, never for all.
+
+**Answers on the event loop, SQLite only** (``never_wait``, used by ``handlers/frontend.py``). A
+local file read costs tens of microseconds, less than handing the call to a thread and back, so
+on SQLite an update's answer is computed on the event loop. Inside ``never_wait`` the connection's
+busy timeout is 0: a unit that meets another connection's write lock fails at once, and if no
+unit of the call has written yet, ``WouldBlock`` goes up and the caller runs the whole call again
+in a worker thread, where it waits for the lock like any other (reads never wait: WAL). Running
+it again is safe because nothing was written; what it keeps in memory (a chat's last result
+list) is recomputed the same. Should the lock appear after a unit of the call has written, the
+call waits where it is, on the event loop (one statement's window; never seen in the tests).
 
 Everything else (integrity errors, programming errors) is not retried. One limit, which no
 client can close: a connection lost during ``COMMIT`` itself leaves it unknown whether the commit
@@ -29,6 +39,7 @@ is harmless where it matters (claims and outcome writes check the row's state fi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -59,6 +70,21 @@ SQLITE_BUSY = ("database is locked", "database is busy", "database table is lock
 
 F = TypeVar("F", bound=Callable)
 _depth = threading.local()
+_loop = threading.local()  # inside never_wait: .active, and .wrote once a unit has written
+
+
+class WouldBlock(Exception):
+    """A unit inside ``never_wait`` met SQLite's write lock before any unit of the call wrote."""
+
+
+@contextlib.contextmanager
+def never_wait():
+    """Store calls in this block never wait for SQLite's write lock (see the module docstring)."""
+    _loop.active, _loop.wrote = True, False
+    try:
+        yield
+    finally:
+        _loop.active = False
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -102,6 +128,10 @@ def retrying(
                     except sa.exc.DBAPIError as exc:
                         if attempt >= attempts or not is_transient(exc):
                             raise
+                        if getattr(_loop, "active", False):
+                            if not _loop.wrote:
+                                raise WouldBlock(func.__qualname__) from None
+                            _loop.active = False  # part of the call is written: wait here
                         wait = backoff.delay(attempt, base=base_delay, cap=max_delay)
                         log.warning(
                             "store: %s in %s, retry %d of %d in %.2f s",
@@ -155,6 +185,25 @@ def make_engine(database_url: str, *, echo: bool = False, busy_timeout: float = 
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        waits_ms = int(busy_timeout * 1000)
+
+        @sa.event.listens_for(engine, "checkout")
+        def _busy_timeout(dbapi_conn, record, _proxy):
+            """0 inside ``never_wait``, else the busy timeout; set only when it changes."""
+            want = 0 if getattr(_loop, "active", False) else waits_ms
+            if record.info.get("busy_ms", waits_ms) != want:
+                cur = dbapi_conn.cursor()
+                cur.execute(f"PRAGMA busy_timeout={want}")
+                cur.close()
+                record.info["busy_ms"] = want
+
+        @sa.event.listens_for(engine, "commit")
+        def _note_write(conn):
+            """Inside ``never_wait``: a commit after a write (sqlite3 opens a transaction at the
+            first write statement) makes the call unsafe to run again."""
+            if getattr(_loop, "active", False) and conn.connection.dbapi_connection.in_transaction:
+                _loop.wrote = True
 
         return engine
     return sa.create_engine(database_url, echo=echo, hide_parameters=True, pool_pre_ping=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 
 import psycopg
@@ -286,4 +287,40 @@ def test_an_outbox_run_that_lost_the_store_leaves_no_lease_renewed_for_ever(tmp_
         assert s.get(NewsletterIssue, issue).state == "sent"
     assert set(states.values()) <= {"sent", "unknown"} and max(received.values()) == 1
     assert all(received[c] == 1 for c, state in states.items() if state == "sent")
+    engine.dispose()
+
+
+def test_never_wait_gives_way_at_once_when_nothing_was_written_and_waits_after_a_write(tmp_path):
+    """Answers on SQLite run on the event loop inside ``db.never_wait``: a write that meets another
+    connection's lock raises ``WouldBlock`` at once (the caller runs the call again in a thread)
+    and changes nothing; once a unit of the call has written, the call waits and retries as any
+    thread would, so nothing written is ever done twice. Outside ``never_wait`` nothing changes."""
+    path = tmp_path / "ankommen.db"
+    engine = db.make_engine(f"sqlite:///{path}", busy_timeout=2.0)
+    db.upgrade(engine)
+    subs = StoreSubscriptions(engine, NEWSLETTERS)
+    blocker = _lock(path)
+    started = time.monotonic()
+    with pytest.raises(db.WouldBlock), db.never_wait():
+        subs.subscribe(7, "1.32", "ar")
+    assert time.monotonic() - started < 1.0, "it gave way without waiting the busy timeout"
+    blocker.rollback()
+    with Session(engine) as s:
+        assert s.exec(select(Subscription.chat_id)).all() == []
+
+    with db.never_wait():  # a first unit writes; then the lock comes: the second one waits
+        subs.subscribe(8, "1.32", "ar")
+        blocker.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, blocker.rollback).start()
+        subs.subscribe(8, "1.24", "ar")
+    with Session(engine) as s:
+        rows = s.exec(select(Subscription.chat_id, Subscription.newsletter)).all()
+    assert sorted(rows) == [(8, "1.24"), (8, "1.32")]
+
+    blocker.execute("BEGIN IMMEDIATE")  # outside never_wait: the busy timeout as before
+    threading.Timer(0.3, blocker.rollback).start()
+    subs.subscribe(9, "1.32", "ar")
+    blocker.close()
+    with Session(engine) as s:
+        assert (9, "1.32") in s.exec(select(Subscription.chat_id, Subscription.newsletter)).all()
     engine.dispose()

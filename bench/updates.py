@@ -62,7 +62,7 @@ def questions() -> list[tuple[str, str]]:
 class BotProcess:
     """A bot in its own process, long-polling the loopback server: ``ankommen run`` or the echo bot."""
 
-    def __init__(self, kind: str, api: FakeBotApi, state_dir: str):
+    def __init__(self, kind: str, api: FakeBotApi, state_dir: str, extra_env: dict[str, str] | None = None):
         env = {
             k: v
             for k, v in os.environ.items()
@@ -76,6 +76,7 @@ class BotProcess:
             TELEGRAM_FLOOD_LIMIT="0",
             ANKOMMEN_LOG_LEVEL="WARNING",
         )
+        env.update(extra_env or {})  # e.g. DATABASE_URL, ANKOMMEN_NOW (bench/soak.py)
         if kind == "ankommen":
             cmd = [sys.executable, "-m", "bot.cli", "run"]
             if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ankommen.prof

@@ -251,11 +251,13 @@ def log_errors(text: str) -> dict:
     lines = text.splitlines()
     errors = [ln for ln in lines if " ERROR " in ln or " CRITICAL " in ln]
     tracebacks = [ln for ln in lines if ln.startswith("Traceback")]
+    warnings = sum(1 for ln in lines if " WARNING " in ln)  # reported, not counted as errors
     kinds = Counter(ln.split(" ERROR ", 1)[-1].split(" CRITICAL ", 1)[-1][:120] for ln in errors)
     return {
         "error_lines": len(errors),
         "tracebacks": len(tracebacks),
         "first_kinds": dict(kinds.most_common(5)),
+        "warning_lines": warnings,
     }
 
 

@@ -47,7 +47,7 @@ def test_a_short_soak_answers_every_update_and_reports_every_figure(tmp_path, pg
     assert r["errors"] == {
         "unhandled": 0,
         "unanswered_updates": 0,
-        "log": {"error_lines": 0, "tracebacks": 0, "first_kinds": {}},
+        "log": {"error_lines": 0, "tracebacks": 0, "first_kinds": {}, "warning_lines": 0},
         "refused_by_server": {},
         "getupdates_conflicts": r["errors"]["getupdates_conflicts"],
     }

@@ -60,17 +60,20 @@ NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Magdeburg
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def fill(engine, measures: int, per_measure: int) -> None:
+def fill(engine, measures: int, per_measure: int, *, field: int = 1, first: int = 0) -> None:
+    """Measures ``field.first`` … in ``field`` (made here unless it exists: the soak puts them in
+    a field of the real content), each assigned to ``per_measure`` staff (chat ids from 10,000)."""
     week_ago = NOW - timedelta(days=7)
     with engine.begin() as conn:
-        conn.execute(sa.insert(ActionField.__table__), [{"number": 1, "title_de": "Bench"}])
+        if conn.execute(sa.select(ActionField.number).where(ActionField.number == field)).first() is None:
+            conn.execute(sa.insert(ActionField.__table__), [{"number": field, "title_de": "Bench"}])
         conn.execute(
             sa.insert(Measure.__table__),
             [
                 {
-                    "number": f"1.{i}",
-                    "field_number": 1,
-                    "position": i,
+                    "number": f"{field}.{first + i}",
+                    "field_number": field,
+                    "position": first + i,
                     "text_de": f"M {i}",
                     "responsible_de": "Amt",
                 }
@@ -95,7 +98,11 @@ def fill(engine, measures: int, per_measure: int) -> None:
         conn.execute(
             sa.insert(Assignment.__table__),
             [
-                {"staff_id": i * per_measure + j + 1, "measure_number": f"1.{i}", "created_at": week_ago}
+                {
+                    "staff_id": i * per_measure + j + 1,
+                    "measure_number": f"{field}.{first + i}",
+                    "created_at": week_ago,
+                }
                 for i in range(measures)
                 for j in range(per_measure)
             ],
@@ -147,9 +154,11 @@ def one_round(url: str, measures: int, per_measure: int, api: FakeBotApi) -> dic
         engine.dispose()
 
 
-def pg_database() -> tuple[str, callable]:
+def pg_database(name: str | None = None) -> tuple[str, callable]:
+    """A fresh database on the server of ``PG_URL`` (``name``, default a random one): its URL and
+    a function that drops it."""
     admin = sa.create_engine("postgresql+psycopg:" + PG_URL.split(":", 1)[1], isolation_level="AUTOCOMMIT")
-    name = f"ankommen_bench_{uuid.uuid4().hex[:10]}"
+    name = name or f"ankommen_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
 

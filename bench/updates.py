@@ -67,7 +67,7 @@ def questions() -> list[tuple[str, str]]:
 class BotProcess:
     """A bot in its own process, long-polling the loopback server: ``ankommen run`` or the echo bot."""
 
-    def __init__(self, kind: str, api: FakeBotApi, state_dir: str):
+    def __init__(self, kind: str, api: FakeBotApi, state_dir: str, extra_env: dict[str, str] | None = None):
         env = {
             k: v
             for k, v in os.environ.items()
@@ -83,6 +83,7 @@ class BotProcess:
         )
         if os.environ.get("ANKOMMEN_ANSWER_THREAD"):  # compare: answers in a thread on SQLite too
             env["ANKOMMEN_ANSWER_THREAD"] = os.environ["ANKOMMEN_ANSWER_THREAD"]
+        env.update(extra_env or {})  # e.g. DATABASE_URL, ANKOMMEN_NOW (bench/soak.py)
         if kind == "ankommen":
             cmd = [sys.executable, "-m", "bot.cli", "run"]
             if os.environ.get("BENCH_PROFILE"):  # e.g. BENCH_PROFILE=/tmp/ankommen.prof

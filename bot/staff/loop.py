@@ -115,7 +115,7 @@ class StatusLoop:
         claimed = await asyncio.to_thread(store.claim, now, self.config.batch)
         if not claimed:
             return
-        staff = await asyncio.to_thread(store.staff)
+        staff = await asyncio.to_thread(store.staff, {staff_id for _p, _m, staff_id in claimed})
         today = now.astimezone(self.tz).date()
         asked: set[tuple[str, int]] = set()
         unsendable: list[int] = []
@@ -153,7 +153,7 @@ class StatusLoop:
         )  # fmt: skip
         if not rows:
             return
-        staff = await asyncio.to_thread(self.store.staff)
+        staff = await asyncio.to_thread(self.store.staff, {r[2] for r in rows} | {r[3] for r in rows if r[3]})
         today = now.astimezone(self.tz).date()
         rows = sorted(rows)
         for i, (_pid, measure, staff_id, sent_to) in enumerate(rows):

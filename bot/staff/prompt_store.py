@@ -113,33 +113,40 @@ class PromptStore:
     # -- 2. scan -------------------------------------------------------------------------------
     def due_measures(self, now: datetime) -> dict[str, tuple[datetime, list[int]]]:
         """Measures that fall due by ``now``: measure -> (due time, assigned staff ids)."""
+        due = self._due_times(now)
+        staff = self._assigned(list(due))
+        return {m: (at, staff[m]) for m, at in due.items()}
+
+    def _due_times(self, now: datetime) -> dict[str, datetime]:
+        """Measures that fall due by ``now`` and have no open request: measure -> due time.
+
+        One row per measure from the store (aggregates, not the 30,000 assignments of 10,000
+        measures): the scan runs in a worker thread, but it shares the interpreter lock with the
+        event loop, and reading every assignment held the answers up by tens of milliseconds a
+        tick (``bench/soak.py``)."""
+        first = sa.func.min(Assignment.created_at, type_=UTCDateTime())
+        newest_report = sa.func.max(StatusReport.reported_at, type_=UTCDateTime())
+        newest_prompt = sa.func.max(Prompt.due_at, type_=UTCDateTime())
         with Session(self.engine) as s:
-            assigned: dict[str, list[int]] = defaultdict(list)
-            first_assigned: dict[str, datetime] = {}
-            for measure, staff_id, created in s.exec(
-                select(Assignment.measure_number, Assignment.staff_id, Assignment.created_at)
-            ).all():
-                assigned[measure].append(staff_id)
-                if measure not in first_assigned or created < first_assigned[measure]:
-                    first_assigned[measure] = created
+            first_assigned = dict(
+                s.exec(select(Assignment.measure_number, first).group_by(Assignment.measure_number)).all()
+            )
             open_ = set(
                 s.exec(
                     select(Prompt.measure_number).where(Prompt.state.in_(OPEN_PROMPT_STATES)).distinct()
                 ).all()
             )
-            newest = sa.func.max(StatusReport.reported_at, type_=UTCDateTime())
             last_report = dict(
                 s.exec(
-                    select(StatusReport.measure_number, newest).group_by(StatusReport.measure_number)
+                    select(StatusReport.measure_number, newest_report).group_by(StatusReport.measure_number)
                 ).all()
             )
-            newest = sa.func.max(Prompt.due_at, type_=UTCDateTime())
             last_prompt = dict(
-                s.exec(select(Prompt.measure_number, newest).group_by(Prompt.measure_number)).all()
+                s.exec(select(Prompt.measure_number, newest_prompt).group_by(Prompt.measure_number)).all()
             )
             cadence = dict(s.exec(select(MeasureCadence.measure_number, MeasureCadence.months)).all())
         due = {}
-        for measure, staff_ids in assigned.items():
+        for measure, assigned_at in first_assigned.items():
             if measure in open_:
                 continue
             bases = [t for t in (last_report.get(measure), last_prompt.get(measure)) if t is not None]
@@ -147,23 +154,41 @@ class PromptStore:
                 months = cadence.get(measure, self.config.cadence_months)
                 at = self.config.slot(add_months(max(bases), months))
             else:
-                at = self.config.slot(first_assigned[measure])
+                at = self.config.slot(assigned_at)
             if at <= now:
-                due[measure] = (at, staff_ids)
+                due[measure] = at
         return due
+
+    def _assigned(self, measures: list[str]) -> dict[str, list[int]]:
+        """The staff ids assigned to each of ``measures``, in chunks of the store's parameter limit."""
+        staff: dict[str, list[int]] = defaultdict(list)
+        with Session(self.engine) as s:
+            for i in range(0, len(measures), 500):
+                chunk = measures[i : i + 500]
+                query = select(Assignment.measure_number, Assignment.staff_id).where(
+                    Assignment.measure_number.in_(chunk)
+                )
+                for measure, staff_id in s.exec(query.order_by(Assignment.staff_id)).all():
+                    staff[measure].append(staff_id)
+        return staff
 
     def scan(self, now: datetime) -> int:
         """Insert ``due`` prompts for the measures that fell due, the longest due first, about
-        ``batch`` rows per tick (no more are sent per tick); returns how many were new."""
-        due = self.due_measures(now)
-        rows = []
-        for m, (at, staff_ids) in sorted(due.items(), key=lambda kv: (kv[1][0], measure_key(kv[0]))):
-            if len(rows) >= self.config.batch:
-                break  # the rest next tick: no more can be sent in one tick anyway
-            rows += [
-                {"measure_number": m, "staff_id": sid, "due_at": at, "state": PromptState.DUE}
-                for sid in staff_ids
-            ]
+        ``batch`` rows per tick (no more are sent per tick); returns how many were new. Only the
+        measures of this tick's batch have their staff read."""
+        due = self._due_times(now)
+        order = sorted(due, key=lambda m: (due[m], measure_key(m)))
+        rows: list[dict] = []
+        while order and len(rows) < self.config.batch:
+            take, order = order[: self.config.batch], order[self.config.batch :]
+            staff = self._assigned(take)
+            for m in take:
+                if len(rows) >= self.config.batch:
+                    break  # the rest next tick: no more can be sent in one tick anyway
+                rows += [
+                    {"measure_number": m, "staff_id": sid, "due_at": due[m], "state": PromptState.DUE}
+                    for sid in staff[m]
+                ]
         if not rows:
             return 0
         if self.engine.dialect.name == "postgresql":

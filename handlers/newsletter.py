@@ -76,8 +76,9 @@ class NewsletterService:
             counts = await self.outbox.run(until_done=True, stop=self._stop)
             if counts:
                 log.info(
-                    "newsletter delivery round: %s; budget slots %s", dict(counts), self.outbox.budget.stats()
-                )
+                    "newsletter delivery round: %s; budget slots %s; at most %d rows in flight",
+                    dict(counts), self.outbox.budget.stats(), self.outbox.most_unrecorded,
+                )  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             log.error("newsletter delivery failed: %s", type(exc).__name__, exc_info=exc)
 

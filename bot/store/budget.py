@@ -174,6 +174,15 @@ class Budget:
                 return at
             await self._prefetch(n)
 
+    def within(self, seconds: float, skip: int = 0) -> int:
+        """How many of the slots this process holds lie within ``seconds`` of the first one
+        after ``skip`` (at least 1): how many requests to prepare for together."""
+        now = self.clock()
+        usable = [t for t in self._local if t >= now - LATE][skip:]
+        if not usable:
+            return 1
+        return max(1, sum(1 for t in usable if t <= usable[0] + seconds))
+
     def _prefetch(self, n: int) -> asyncio.Task:
         """The slice being fetched (one at a time), started if none is."""
         task = self._fetch

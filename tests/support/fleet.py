@@ -205,7 +205,11 @@ def run_fleet(
                 raise RuntimeError(
                     "no instance started polling: " + logs[0].read_text(errors="replace")[-2000:]
                 )
-            time.sleep(1.0)  # the others are up too (they started together)
+            # Every instance is up (one getMe each as its Application starts), and past its
+            # start-up work, before the issue goes out.
+            if not wait_until(lambda: api.method_calls["getMe"] >= instances, 60):
+                raise RuntimeError("not every instance started")
+            time.sleep(1.5)
             sent = run_cli("newsletter", "send", "1", "--no-wait", env=env)
             if sent.returncode != 0:
                 raise RuntimeError(f"send failed: {sent.stderr[-2000:]}")

@@ -439,6 +439,15 @@ class MenuReset(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 
+class SendBudget(SQLModel, table=True):
+    """The Telegram budget every instance shares (``bot/store/budget.py``): ``next_at`` is the
+    first time slot nobody has taken, in seconds since the epoch on the store's clock."""
+
+    __tablename__ = "send_budget"
+    name: str = Field(primary_key=True, max_length=32)
+    next_at: float = Field(sa_column=Column(sa.Float(precision=53), nullable=False))
+
+
 class ThrottleEvent(SQLModel, table=True):
     """One counted attempt (a wrong invitation code) for a throttle shared by all instances.
 

@@ -211,7 +211,7 @@ class Settings(BaseSettings):
     escalation_days: Annotated[int, whole(1, 365)] = var("ANKOMMEN_ESCALATION_DAYS", 14)
     correction_hours: Annotated[int, whole(0, 24 * 90)] = var("ANKOMMEN_CORRECTION_HOURS", 48)
     invite_days: Annotated[int, whole(1, 365)] = var("ANKOMMEN_INVITE_DAYS", 14)
-    newsletter_rate: Annotated[int, whole(1, 10_000)] = var("ANKOMMEN_NEWSLETTER_RATE", 25)
+    newsletter_rate: Annotated[int, whole(1, 10_000)] = var("ANKOMMEN_NEWSLETTER_RATE", 30)
     newsletter_missing_language: Annotated[str, one_of(("german", "skip"))] = var(
         "ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE", "german"
     )

@@ -71,9 +71,14 @@ class NewsletterService:
 
     async def _deliver(self) -> None:
         try:
-            counts = await self.outbox.run(stop=self._stop)
+            # Until the issues are done: while another instance's rows are open (it may have
+            # been killed), this one recovers them once their lease expires and sends them.
+            counts = await self.outbox.run(until_done=True, stop=self._stop)
             if counts:
-                log.info("newsletter delivery round: %s", dict(counts))
+                log.info(
+                    "newsletter delivery round: %s; budget slots %s; at most %d rows in flight",
+                    dict(counts), self.outbox.budget.stats(), self.outbox.most_unrecorded,
+                )  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             log.error("newsletter delivery failed: %s", type(exc).__name__, exc_info=exc)
 

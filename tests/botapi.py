@@ -355,6 +355,7 @@ class FakeBotApi:
         self.scoped_commands: dict[tuple, list[dict]] = {}  # (chat id or scope type, language)
         self.requests = 0
         self.methods_seen: set[str] = set()
+        self.method_calls: Counter[str] = Counter()  # method -> requests (e.g. one getMe per instance)
         self.webhook_url = ""
         self._updates: list[dict] = []
         self._update_ids = itertools.count(1)
@@ -694,6 +695,7 @@ class FakeBotApi:
         except (ValueError, UnicodeDecodeError):
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: malformed body"}
         self.methods_seen.add(api_method)
+        self.method_calls[api_method] += 1
         handler = getattr(self, "_api_" + api_method, None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}

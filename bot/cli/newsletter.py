@@ -4,7 +4,8 @@ Wired into ``bot/cli/__init__.py`` (the composition root) by ``register``. Bad i
 draft, an unknown id, a wrong state) gets one clear line on stderr, exit code 1, and changes
 nothing. ``send`` delivers in this process (``bot/cli/newsletter_send.py``) with a progress bar on
 stderr and progress lines in the log; if the bot is running too, both deliver side by side without
-sending anything twice (each holds ``ANKOMMEN_NEWSLETTER_RATE``; see ``bot/newsletters/outbox.py``).
+sending anything twice, within one ``ANKOMMEN_NEWSLETTER_RATE`` together (the shared budget of
+``bot/store/budget.py``; see ``bot/newsletters/outbox.py``).
 """
 
 from __future__ import annotations

@@ -39,6 +39,16 @@ class Core:
     newsletters: dict[str, Newsletter] = field(default_factory=dict)
     # The process's one clock (bot.clock.Clock): the real time, or ANKOMMEN_NOW / --now running on.
     clock: Clock = field(default_factory=Clock)
+    _budget: object | None = field(default=None, init=False, repr=False)
+
+    def budget(self):
+        """The Telegram budget of this process (``bot/store/budget.py``): newsletters and status
+        prompts draw from it, and it shares its slots with every instance on the store."""
+        if self._budget is None:
+            from bot.store.budget import store_budget
+
+            self._budget = store_budget(self.engine, self.settings.newsletter_rate)
+        return self._budget
 
     def dialogue(self, prefs: Preferences | None = None, recorder: Recorder | None = None) -> Dialogue:
         """A dialogue on this core; by default preferences, subscriptions, records and the staff
@@ -115,8 +125,9 @@ class Core:
             self.engine,
             sender,
             issue_renderer(dialogue or self.dialogue()),
-            rate=self.settings.newsletter_rate,
+            budget=self.budget(),
             lease=self.settings.newsletter_lease,
+            recover_every=self.settings.leader_check_seconds,
         )
 
     def report_files(self) -> tuple[bytes, bytes]:
@@ -131,7 +142,8 @@ class Core:
         from bot.staff.loop import StatusLoop
         from bot.staff.prompt_store import LoopConfig
 
-        return StatusLoop(self.engine, desk or self.staff_desk(), LoopConfig.from_settings(self.settings))
+        config = LoopConfig.from_settings(self.settings)
+        return StatusLoop(self.engine, desk or self.staff_desk(), config, budget=self.budget())
 
 
 def import_dir(engine: Engine, data_dir: Path) -> ImportResult:

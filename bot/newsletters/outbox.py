@@ -4,25 +4,33 @@ The rows' states, claims, leases and recovery are ``bot/newsletters/outbox_store
 synchronous store this worker runs in threads); the spacing of requests is
 ``bot/newsletters/pacer.py``'s. This module drives them:
 
-* **In flight.** Right before the requests start, a small group (about 0.1 s of sending) is
-  marked ``sending`` in one write. After the answers, outcomes are written in one transaction
-  every 0.1 s. The write before the request is what makes the policy below safe.
+* **In flight.** A row is marked ``sending`` in a write of its own right before its request
+  starts (the write before the request is what makes the policy below safe), and its outcome
+  is written as soon as the answer is in: one writer, one transaction for whatever answers
+  arrived during the previous write. A worker holds at most ``concurrency`` rows between the
+  two writes (a permit taken before the mark is given back only when the outcome is
+  committed). The rows of the worker's slots within ``MARK_AHEAD`` (20 ms) of each other are
+  marked in one write (one row at a time at 30 a second, a few at 300), the next group's while
+  the current one is sent.
 * **At most once.** A row found ``sending`` with an expired lease (the process was killed, or a
   request timed out and the process died before writing) and a request that timed out or lost
   its connection (``Outcome.UNKNOWN``) may or may not have reached the subscriber. Such rows
   become ``unknown`` and are **never resent automatically**: ``ankommen newsletter status``
   counts them, and editors can see who may have missed the issue. A message twice costs the
-  trust the newsletter lives on. The window is small: after a crash, at most about two groups
-  (0.1 s of sending each: the one being sent and the next, already marked), the requests in
-  flight and 0.1 s of answers not yet written end up ``unknown``; a few messages at the default
-  25 per second, about 60 at 300 per second.
-* **Rate.** One pacer spaces all requests of this worker at ``1/rate`` seconds, without bursts;
-  the store write that marks the next group runs while the current group is sent, so writes do
-  not stall the pace. A chat gets at most one message per ``per_chat_interval`` (1 s), counted
-  from the answer to the previous one, from this worker; up to ``concurrency`` requests are in
-  flight so latency does not cap throughput. Several workers (instances, or the CLI next to the
-  bot) each hold their own rate: set ``ANKOMMEN_NEWSLETTER_RATE`` to the total divided by their
-  number.
+  trust the newsletter lives on. **The bound:** after a ``kill -9``, the rows that end
+  ``unknown`` are exactly the worker's rows between the two writes: requests started and not
+  yet recorded (in flight, or answered in the last few milliseconds), plus the rows marked for
+  its next slots (at most two groups of 20 ms). There are never more than ``concurrency`` (16)
+  of them; its claimed rows that were not marked go back to ``pending`` when their lease
+  expires.
+* **Rate.** Requests start at time slots of the budget every instance shares
+  (``bot/store/budget.py``: ``ANKOMMEN_NEWSLETTER_RATE`` is the total for all instances, the
+  status loop draws from the same budget), at most one per slot, without bursts. A chat gets at
+  most one message per ``per_chat_interval`` (1 s), counted from the answer to the previous
+  one, from this worker; up to ``concurrency`` requests are in flight so latency does not cap
+  throughput. While running, the worker recovers other workers' expired leases every
+  ``recover_every`` seconds (``ANKOMMEN_LEADER_CHECK_SECONDS``), so the rows a killed
+  instance had claimed are sent by the others within that plus one lease.
 * **Errors.** HTTP 429 pauses every request of this worker for ``retry_after`` and puts the row
   back to ``pending`` (Telegram did not deliver it). HTTP 403: the row is ``blocked`` and the
   chat's subscriptions become ``blocked``. HTTP 400 "chat not found": ``gone`` and the
@@ -45,6 +53,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
@@ -54,19 +63,33 @@ from bot.chat.replies import Reply
 from bot.models import NewsletterIssue
 from bot.newsletters.issues import finish_done
 from bot.newsletters.outbox_store import Job, OutboxStore, worker_id
-from bot.newsletters.pacer import ChatSpacing, Pacer
+from bot.newsletters.pacer import ChatSpacing
+from bot.store.budget import Budget, memory_budget
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL = 0.1
 LOG_INTERVAL = 5.0
+MARK_AHEAD = 0.02  # seconds of this worker's slots whose rows are marked in one write
+RECORD_RETRY = 0.5  # seconds before a failed outcome write is tried again
 
 Render = Callable[[NewsletterIssue, str], tuple[Reply, Attachment | None]]
-CONCURRENCY = 16  # deliveries in flight at once (each with its own connection)
+CONCURRENCY = 16  # rows between their two writes at once (each request with its own connection)
+
+
+@dataclass
+class _Group:
+    """Jobs to send, one per slot, and the write that marks them ``sending``."""
+
+    jobs: list[Job]
+    marking: asyncio.Task
 
 
 class Outbox:
-    """Delivers the outbox through ``sender``; ``render`` makes an issue's message in a language."""
+    """Delivers the outbox through ``sender``; ``render`` makes an issue's message in a language.
+
+    ``budget`` is the Telegram budget this process shares with the status loop and every other
+    instance (``bot.store.budget.store_budget``); without one, a budget of this worker alone at
+    ``rate``."""
 
     def __init__(
         self,
@@ -74,11 +97,13 @@ class Outbox:
         sender: Sender,
         render: Render,
         *,
-        rate: float = 25.0,
+        rate: float = 30.0,
         per_chat_interval: float = 1.0,
         concurrency: int = CONCURRENCY,
         lease: float = 10.0,
         worker: str | None = None,
+        budget: Budget | None = None,
+        recover_every: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         self._fixed_worker = worker
@@ -86,20 +111,23 @@ class Outbox:
         self.store = OutboxStore(engine, worker or worker_id(), lease)
         self.sender = sender
         self.render = render
-        self.rate = rate
+        self.budget = budget or memory_budget(rate)
+        self.rate = self.budget.rate
         self.per_chat_interval = per_chat_interval
         self.concurrency = concurrency
         self.lease = lease
+        self.recover_every = recover_every
         self.clock = clock
-        self.group = max(1, int(rate * 0.1))
-        self.batch = max(20, int(rate * 2))
+        self.batch = max(10, int(self.rate))  # about a second of the total rate per claim
         self.counts: Counter[str] = Counter()
         self.requests = 0
-        self._pacer = Pacer(rate, clock=clock)
+        self.most_unrecorded = 0  # the most rows held between their two writes at once
         self._spacing = ChatSpacing(per_chat_interval, clock)
-        self._sem = asyncio.Semaphore(concurrency)
+        self._window = asyncio.Semaphore(concurrency)
+        self._held = 0
         self._resume_at = 0.0
         self._results: list[tuple[Job, SendResult]] = []
+        self._answered = asyncio.Event()
         self._issues: dict[int, NewsletterIssue | None] = {}
         self._messages: dict[tuple[int, str], tuple[Reply, Attachment | None]] = {}
         self._weights: dict[tuple[int, str], int] = {}
@@ -121,11 +149,13 @@ class Outbox:
         # never silently taken over by a heartbeat that renews them for ever.
         self.store.worker = self._fixed_worker or worker_id()
         self._run_id += 1
+        self._answered = asyncio.Event()
         await asyncio.to_thread(self.store.recover)
         background = [
-            asyncio.create_task(self._flush_loop()),
+            asyncio.create_task(self._record_loop()),
             asyncio.create_task(self._heartbeat_loop(self._run_id, self.store.worker)),
             asyncio.create_task(self._log_loop()),
+            asyncio.create_task(self._recover_loop()),
         ]
         try:
             while not stop.is_set():
@@ -161,41 +191,108 @@ class Outbox:
                     log.error("outbox: could not release this run's rows: %s", type(exc).__name__)
         return self.counts
 
-    def _mark(self, group: list[Job]) -> asyncio.Task:
-        return asyncio.create_task(asyncio.to_thread(self.store.mark_sending, [j.id for j in group]))
+    async def _hold(self, stop: asyncio.Event, *, wait: bool = True) -> bool:
+        """A permit for one row, from its mark to its recorded outcome (False: stopping, or none
+        free and not ``wait``)."""
+        while True:
+            if not wait and self._window.locked():
+                return False
+            try:
+                await asyncio.wait_for(self._window.acquire(), 0.5)
+            except TimeoutError:
+                if stop.is_set():
+                    return False
+                continue
+            self._held += 1
+            self.most_unrecorded = max(self.most_unrecorded, self._held)
+            return True
+
+    def _unhold(self, n: int = 1) -> None:
+        for _ in range(n):
+            self._held -= 1
+            self._window.release()
+
+    async def _group(
+        self, queue: deque[Job], busy: set[int], stop: asyncio.Event, *, wait: bool, skip: int = 0
+    ) -> _Group | None:
+        """The next jobs, as many as this process has slots within ``MARK_AHEAD`` after the
+        ``skip`` slots the group being sent will use, each with a permit, their mark started.
+        Only the first job of a group built with ``wait`` waits for a permit (the group sent
+        meanwhile holds some: the next one must not wait for those)."""
+        size = min(self.budget.within(MARK_AHEAD, skip), max(1, self.concurrency // 2))
+        jobs: list[Job] = []
+        chats = set(busy)
+        while queue and len(jobs) < size:
+            picked = self._spacing.pick(queue, chats, 1)
+            if not picked:
+                break
+            (job,) = picked
+            if not await self._hold(stop, wait=wait and not jobs):
+                queue.appendleft(job)
+                break
+            jobs.append(job)
+            chats.add(job.chat_id)
+        if not jobs:
+            return None
+        marking = asyncio.create_task(asyncio.to_thread(self.store.mark_sending, [j.id for j in jobs]))
+        return _Group(jobs, marking)
 
     async def _dispatch(self, jobs: list[Job], stop: asyncio.Event) -> None:
         queue = deque(jobs)
-        ahead: tuple[list[Job], asyncio.Task] | None = None  # the next group, being marked
-        while queue or ahead:
-            if ahead is None:
-                group = self._spacing.pick(queue, set(), self.group)
-                if not group:
-                    await asyncio.sleep(self._spacing.wait_for(queue))
-                    continue
-                ahead = (group, self._mark(group))
-            group, marking = ahead
-            marked = await marking
-            group = [j for j in group if j.id in marked]
-            if stop.is_set():
-                await asyncio.to_thread(self.store.release, [j.id for j in group])
-                return
-            nxt = self._spacing.pick(queue, {j.chat_id for j in group}, self.group)
-            ahead = (nxt, self._mark(nxt)) if nxt else None
-            await self._wait_pause()
-            for i, job in enumerate(group):
-                await self._pacer.wait(await self._weight(job))
-                await self._sem.acquire()
-                if self._paused() or stop.is_set():
-                    self._sem.release()
-                    # Marked but never requested: nothing reached Telegram.
-                    await asyncio.to_thread(self.store.release, [j.id for j in group[i:]])
-                    break
-                self._spacing.started(job.chat_id)
-                task = asyncio.create_task(self._send(job))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+        ahead: _Group | None = None  # the next group, being marked while this one is sent
+        try:
+            while (queue or ahead) and not stop.is_set():
+                if ahead is None:
+                    await self._wait_pause()
+                    ahead = await self._group(queue, set(), stop, wait=True)
+                    if ahead is None:
+                        if queue and not stop.is_set():
+                            await asyncio.sleep(self._spacing.wait_for(queue))
+                        continue
+                group, ahead = ahead, None
+                try:
+                    marked = await group.marking
+                except BaseException:
+                    self._unhold(len(group.jobs))  # not marked: still claimed, released at the end
+                    raise
+                busy = {j.chat_id for j in group.jobs}
+                ahead = await self._group(queue, busy, stop, wait=False, skip=len(group.jobs))
+                await self._send_group(group, marked, stop)
+        finally:
+            if ahead is not None:  # marked (or being marked), never requested: back to pending
+                try:
+                    marked = await ahead.marking
+                except Exception:  # noqa: BLE001 - not marked: claimed rows, released at the end
+                    marked = set()
+                await self._abandon(ahead, marked)
         self._spacing.prune()
+
+    async def _send_group(self, group: _Group, marked: set[int], stop: asyncio.Event) -> None:
+        """Each marked row's request at its slot, taken from the budget now (after the mark)."""
+        for i, job in enumerate(group.jobs):
+            if job.id not in marked:  # no longer this worker's (its lease expired): not sent
+                self._unhold()
+                continue
+            try:
+                await self.budget.wait(await self._weight(job))
+            except BaseException:
+                await self._abandon(_Group(group.jobs[i:], group.marking), marked)
+                raise
+            if self._paused() or stop.is_set():
+                # Marked but never requested: nothing reached Telegram.
+                await self._abandon(_Group(group.jobs[i:], group.marking), marked)
+                return
+            self._spacing.started(job.chat_id)
+            task = asyncio.create_task(self._send(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _abandon(self, group: _Group, marked: set[int]) -> None:
+        """Rows marked (or claimed) and not requested: back to pending, their permits free."""
+        try:
+            await asyncio.to_thread(self.store.release, [j.id for j in group.jobs if j.id in marked])
+        finally:
+            self._unhold(len(group.jobs))
 
     async def _send(self, job: Job) -> None:
         try:
@@ -215,11 +312,11 @@ class Outbox:
             log.warning("newsletter request failed unexpectedly: %s", type(exc).__name__)
             result = SendResult(Outcome.UNKNOWN, detail=type(exc).__name__)
         finally:
-            self._sem.release()
             self._spacing.answered(job.chat_id)
         if result.outcome is Outcome.RETRY:
             self._resume_at = max(self._resume_at, self.clock() + max(result.retry_after, 0.0))
         self._results.append((job, result))
+        self._answered.set()
 
     async def _message(self, job: Job) -> tuple[Reply, Attachment | None] | None:
         key = (job.issue_id, job.language)
@@ -260,20 +357,40 @@ class Outbox:
         await self._flush()
 
     async def _flush(self) -> None:
+        """Write the answers that arrived, in one transaction; their permits are free after it."""
         if not self._results:
             return
         batch, self._results = self._results, []
-        await asyncio.to_thread(self.store.record, batch)
+        try:
+            await asyncio.to_thread(self.store.record, batch)
+        except BaseException:
+            self._results[:0] = batch  # written again later (each write checks the row's state)
+            raise
+        self._unhold(len(batch))
         for _job, r in batch:
             self.counts[r.outcome.value] += 1
 
-    async def _flush_loop(self) -> None:
+    async def _record_loop(self) -> None:
+        """The one writer of outcomes: as soon as answers are in, and again while they come."""
         while True:
-            await asyncio.sleep(FLUSH_INTERVAL)
+            await self._answered.wait()
+            self._answered.clear()
             try:
                 await self._flush()
             except Exception as exc:  # noqa: BLE001 - rows stay 'sending' -> unknown: never twice
                 log.error("outbox: could not record outcomes: %s", type(exc).__name__)
+                await asyncio.sleep(RECORD_RETRY)
+                self._answered.set()
+
+    async def _recover_loop(self) -> None:
+        """Other workers' expired leases, every ``recover_every`` seconds while this run lasts:
+        a killed instance's claimed rows go back to pending (its rows in flight: unknown)."""
+        while True:
+            await asyncio.sleep(self.recover_every)
+            try:
+                await asyncio.to_thread(self.store.recover)
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.error("outbox: could not recover expired leases: %s", type(exc).__name__)
 
     async def _heartbeat_loop(self, run_id: int, worker: str) -> None:
         """Renew this run's leases, and only while this run lasts (a loop left over from an

@@ -1,15 +1,13 @@
-"""The pace of the outbox: all requests of a worker, and the messages to each chat.
+"""The pace of the outbox per chat: at most one message per interval to each chat.
 
-``Pacer`` spaces all requests of one worker ``1/rate`` seconds apart, without bursts (a burst that
-meets network jitter earns a 429, and its ``retry_after`` of a whole second costs far more than
-the burst gains). ``ChatSpacing`` gives a chat at most one message per interval (Telegram's 1 s),
-counted from the answer to the previous one too, and never two requests to one chat at once.
-Both are in memory, per worker (``bot/newsletters/outbox.py``).
+``ChatSpacing`` gives a chat at most one message per interval (Telegram's 1 s), counted from the
+answer to the previous one too, and never two requests to one chat at once. It is in memory, per
+worker (``bot/newsletters/outbox.py``); the pace of all requests together is the shared budget's
+(``bot/store/budget.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections import deque
@@ -25,25 +23,6 @@ class _ToChat(Protocol):
 
 
 J = TypeVar("J", bound=_ToChat)
-
-
-class Pacer:
-    """Spaces calls ``1/rate`` seconds apart, with a credit of ``burst`` calls to catch up after a
-    short stall (a store write): in any one second at most ``rate + burst - 1`` calls start."""
-
-    def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic):
-        self.interval = 1.0 / rate
-        self.credit = (max(1, burst) - 1) * self.interval
-        self.clock = clock
-        self._next = 0.0
-
-    async def wait(self, n: int = 1) -> None:
-        """Wait for a slot for ``n`` requests sent together (a message split into ``n`` parts)."""
-        now = self.clock()
-        slot = max(now - self.credit, self._next)
-        self._next = slot + self.interval * max(1, n)
-        if slot > now:
-            await asyncio.sleep(slot - now)
 
 
 class ChatSpacing:

@@ -34,6 +34,10 @@ unclaimed, so the next tick (a minute later) sends them. A message that may have
 (``Outcome.UNKNOWN``: a timeout, a connection lost after the request was written, a proxy's
 500/502/504) counts as sent, with ``last_error`` "unknown": at most once; the reminder follows.
 
+**Pace.** Every prompt, reminder and digest waits for a slot of the Telegram budget that the
+newsletters and every other instance share (``bot/store/budget.py``), so a newsletter and a
+morning's prompts together stay within ``ANKOMMEN_NEWSLETTER_RATE``.
+
 **The event loop never waits on the store.** ``StatusLoop`` is the async driver; every read and
 write of the rows is a method of ``PromptStore`` (``bot/staff/prompt_store.py``: synchronous, one
 retried transaction each), run in a thread with ``asyncio.to_thread``, and so is rendering a
@@ -59,6 +63,7 @@ from bot.models import StaffMember
 from bot.staff.desk import StaffDesk
 from bot.staff.permissions import is_coordinator, reachable, recipient
 from bot.staff.prompt_store import LoopConfig, P, PromptStore
+from bot.store.budget import Budget
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +97,17 @@ def _asked(member: StaffMember | None, staff: dict[int, StaffMember], today: dat
 class StatusLoop:
     """The async driver: ``await tick(now, sender)``; the store work runs in threads."""
 
-    def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig):
+    def __init__(self, engine: Engine, desk: StaffDesk, config: LoopConfig, budget: Budget | None = None):
         self.engine = engine
+        self.budget = budget  # the Telegram budget shared with the outbox (None: unpaced)
         self.desk = desk
         self.config = config
         self.tz = config.tz
         self.store = PromptStore(engine, config)
 
     async def _send(self, sender: Sender, chat_id: int, reply: Reply, result: TickResult) -> Outcome:
+        if self.budget is not None:  # one slot of the budget every instance shares
+            await self.budget.wait()
         outcome = (await sender.send(chat_id, reply)).outcome
         result.outcomes[outcome.value] = result.outcomes.get(outcome.value, 0) + 1
         return outcome

@@ -344,7 +344,7 @@ def test_newsletter_settings_are_validated():
     from bot.settings import Settings, SettingsError
 
     s = Settings.from_env({})
-    assert (s.newsletter_rate, s.newsletter_missing_language, s.newsletter_hold_hours) == (25, "german", 6)
+    assert (s.newsletter_rate, s.newsletter_missing_language, s.newsletter_hold_hours) == (30, "german", 6)
     for name, value in [
         ("ANKOMMEN_NEWSLETTER_RATE", "0"),
         ("ANKOMMEN_NEWSLETTER_MISSING_LANGUAGE", "english"),

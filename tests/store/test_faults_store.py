@@ -67,12 +67,15 @@ def terminate_at(engine, pg_url: str, prefix: str, *, at: tuple[int, ...] = (1,)
     ``prefix`` run (so they run on a dead connection). Returns the list of kills made."""
     seen = [0]
     kills: list[int] = []
+    counting = threading.Lock()  # statements run in several threads at once (the outbox's writes)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def before(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith(prefix.upper()):
-            seen[0] += 1
-            if seen[0] in at:
+            with counting:
+                seen[0] += 1
+                kill = seen[0] in at
+            if kill:
                 kills.append(terminate_all(pg_url))
 
     return kills

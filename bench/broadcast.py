@@ -37,11 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
 
 from bot.store import db  # noqa: E402
 from tests.botapi import FakeBotApi  # noqa: E402
 from tests.helpers import seed_subscribers  # noqa: E402
+from tests.support.fleet import reset  # noqa: E402
 
 LANGS = ("de", "en", "ar", "uk", "fa")  # fa has no text in the issue: German with a note
 DRAFT = """---
@@ -158,16 +158,6 @@ def main() -> int:
     keep.mkdir(exist_ok=True)
     (keep / f"broadcast-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text + "\n")
     return 0
-
-
-def reset(url: str) -> None:
-    """Drop every table of the benchmark's PostgreSQL database (only the one given)."""
-    from bot.settings import _database_url
-
-    engine = sa.create_engine(_database_url(url, Path(".")))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
 
 
 if __name__ == "__main__":

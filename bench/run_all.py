@@ -16,9 +16,9 @@ first (on stderr) and head the report; the load average at the end closes it.
     python bench/run_all.py [--out DIR] [--quick] [--only NAME[,NAME…]] [--no-postgres]
 
 Names: search, updates, reminders, broadcast-sqlite, broadcast-postgres ("broadcast" selects
-both), soak. The PostgreSQL variants use TEST_DATABASE_URL (default
+both), instances, soak. The PostgreSQL variants use TEST_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/test): the status-loop benchmark and the soak make and drop
-their own databases there, and the broadcast benchmark gets a database made for this run and
+their own databases there (so do the instances, three `ankommen run` on one budget), and the broadcast benchmark gets a database made for this run and
 dropped after it. Without a reachable server they are skipped, and the report says so.
 
 Exit status: 0 when every selected benchmark ran and printed its JSON, 1 otherwise (the report is
@@ -87,6 +87,30 @@ def search_summary(r: dict) -> list[tuple[str, str, str, bool | None]]:
             None,
         ),
     ]
+    for size in r.get("sizes", []):
+        base = size.get("baseline")
+        speed = (
+            f"; old index {base['cold']['p99_ms']} ms, {size['speedup_cold']['p99_ms']}× faster"
+            if base
+            else ""
+        )
+        rows.append(
+            (
+                f"p50 / p99 at {size['extra_offers']:,} synthetic offers ({size['vocabulary']:,} words); build; index RSS",
+                f"{size['cold']['p50_ms']} / {size['cold']['p99_ms']} ms{speed}; {size['index_build_s']} s; {size['index_rss_mb']} MB",
+                {0: "p99 ≤ 1 ms", 10000: "p99 ≤ 10 ms", 50000: "p99 ≤ 25 ms"}.get(size["extra_offers"], ""),
+                r["targets_met"].get(str(size["extra_offers"])),
+            )
+        )
+    if r.get("sizes"):
+        rows.append(
+            (
+                "hits of the new and the old index identical at every size",
+                str(r.get("hits_identical_at_every_size")),
+                "True",
+                r.get("hits_identical_at_every_size"),
+            )
+        )
     for name, per_lang in r["accuracy"].items():
         a = per_lang["all"]
         rows.append(
@@ -104,7 +128,8 @@ def updates_summary(r: dict) -> list[tuple[str, str, str, bool | None]]:
     e, a, t = r["echo"], r["ankommen"], r["targets"]
     per_round = ", ".join(str(x) for x in r["throughput_ratio_per_round"])
     return [
-        ("echo bot: updates/s; p50 / p99 update to reply", f"{e['updates_per_s']}; {e['latency_ms_p50']} / {e['latency_ms_p99']} ms", "", None),
+        ("echo bot: updates/s; p50 / p99 update to reply; CPU per update", f"{e['updates_per_s']}; {e['latency_ms_p50']} / {e['latency_ms_p99']} ms; {e['cpu_ms_per_update']} ms", "", None),
+        ("Ankommen: CPU per update (all threads, user + system)", f"{a['cpu_ms_per_update']} ms", "", None),
         ("Ankommen: updates/s; p50 / p99 update to reply", f"{a['updates_per_s']}; {a['latency_ms_p50']} / {a['latency_ms_p99']} ms", f"p99 ≤ {t['latency_ms_p99_max']} ms", a["latency_ms_p99"] <= t["latency_ms_p99_max"]),
         ("throughput ratio Ankommen / echo bot, median (rounds)", f"{r['throughput_ratio_median']} ({per_round})", f"≥ {t['throughput_ratio_min']}", r["throughput_ratio_median"] >= t["throughput_ratio_min"]),
         ("Ankommen RSS (all ten languages loaded)", f"{r['ankommen_rss_mb']} MB", f"≤ {t['rss_mb_max']} MB", r["ankommen_rss_mb"] <= t["rss_mb_max"]),
@@ -136,6 +161,22 @@ def broadcast_summary(r: dict) -> list[tuple[str, str, str, bool | None]]:
     ]  # fmt: skip
 
 
+def instances_summary(r: dict) -> list[tuple[str, str, str, bool | None]]:
+    m, met = r["median"], r["targets_met"]
+
+    def per_round(case: str, key: str) -> str:
+        return ", ".join(str(x[key]) for x in r["rounds"][case])
+
+    k = m["three_kill"]
+    return [
+        (f"one instance: rate / L (L = {r['limit_per_second']}/s), median (rounds)", f"{m['one']['rate_ratio']} ({per_round('one', 'rate_ratio')})", "≥ 0.97", met["one: rate_ratio>=0.97"]),
+        ("three instances, one budget: rate / L, median (rounds)", f"{m['three']['rate_ratio']} ({per_round('three', 'rate_ratio')})", "≥ 0.95", met["three: rate_ratio>=0.95"]),
+        ("share answered 429 / duplicates / lost, every round", f"{max(x['share_429'] for c in r['rounds'].values() for x in c)} / {max(x['duplicates'] for c in r['rounds'].values() for x in c)} / {max(x['lost'] for c in r['rounds'].values() for x in c)}", "≤ 0.01 / 0 / 0", met["share_429<=0.01"] and met["duplicates==0"] and met["lost==0"]),
+        ("kill -9 of one of three: unknown rows (its rows in flight or marked at the kill), per round", f"{per_round('three_kill', 'unknown')} ({per_round('three_kill', 'killed_in_flight_or_marked')})", "unknown ≤ in flight ≤ 16", met["unknown<=in_flight_at_kill<=concurrency"]),
+        ("kill -9: its rows released after; rate / L before and in the 2 s after", f"{k['released_after_seconds']} s (bound {r['leader_check_seconds'] + r['lease_seconds']} s); {k['rate_ratio_before_kill']} / {k['rate_ratio_first_2s_after_kill']}", "≤ leader check + lease", met["released<=leader_check+lease"]),
+    ]  # fmt: skip
+
+
 def soak_summary(r: dict) -> list[tuple[str, str, str, bool | None]]:
     rows, t, met, d = r["per_minute"], r["totals"], r["targets_met"], r["delivery"]
     p99s = ", ".join(str(x["p99_ms"]) for x in rows)
@@ -155,14 +196,24 @@ BENCHMARKS = [
     Bench(
         "search",
         "search.py",
-        ["--repeat", "3", "--passes", "5"],
+        [
+            "--sizes",
+            "0,1000,10000,50000",
+            "--baseline",
+            "--repeat",
+            "3",
+            "--passes",
+            "3",
+            "--plot",
+            "{out}/search-sizes.png",
+        ],
         ["--repeat", "1", "--passes", "1", "--synthetic", "1000"],
         search_summary,
     ),
     Bench(
         "updates",
         "updates.py",
-        ["--repeat", "3"],
+        ["--repeat", "5"],
         ["--repeat", "1", "--burst", "100", "--sequential", "20"],
         updates_summary,
     ),
@@ -187,6 +238,15 @@ BENCHMARKS = [
         ["--repeat", "1", "--subscribers", "300"],
         broadcast_summary,
         postgres=True,
+    ),
+    Bench(
+        "instances",
+        "instances.py",
+        ["--repeat", "3"],
+        ["--repeat", "1", "--seconds", "5", "--cases", "one,three,three_kill"],
+        instances_summary,
+        postgres=True,
+        timeout_s=900,
     ),
     Bench(
         "soak",
@@ -269,7 +329,7 @@ def machine() -> dict:
 
 
 def run_one(bench: Bench, args: argparse.Namespace) -> dict:
-    argv = list(bench.quick if args.quick else bench.full)
+    argv = [a.replace("{out}", str(args.out)) for a in (bench.quick if args.quick else bench.full)]
     drop = None
     if bench.name == "reminders" and args.no_postgres_effective:
         argv += ["--backends", "sqlite"]

@@ -6,7 +6,7 @@
   the first message to its chat (at most one update per chat is waiting at any time).
 * **A newsletter** to ``--subscribers`` (10,000), sent as an editor sends it
   (``ankommen newsletter send 1 --no-wait``, then the running bot's outbox delivers it at
-  ``ANKOMMEN_NEWSLETTER_RATE``, default 25/s).
+  ``ANKOMMEN_NEWSLETTER_RATE``, default 30/s, the one budget it shares with the status prompts).
 * **The status loop** with ``--measures`` (10,000) synthetic measures (field 7, numbers from
   7.1000) and 3 staff each, all due at once: the bot's clock starts at a working Monday morning
   (``ANKOMMEN_NOW``), and its tick sends up to 600 prompts a minute.

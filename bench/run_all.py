@@ -209,6 +209,7 @@ BENCHMARKS = [
         ],
         ["--repeat", "1", "--passes", "1", "--synthetic", "1000"],
         search_summary,
+        timeout_s=1500,  # four sizes, the old index beside the new, 50,000 offers built twice
     ),
     Bench(
         "updates",

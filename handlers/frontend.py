@@ -10,6 +10,7 @@ maps updates to ``Inbound`` values and the router's replies and effects to Bot A
   (the two threads share one interpreter lock). There the store never waits for a lock on the
   event loop: a call that meets another writer's lock is run again in a worker thread
   (``bot.store.db.never_wait``), so a locked store still slows one chat, never all of them.
+  Staff and editors are answered in a thread on SQLite too (reports, newsletter sends).
   ``ANKOMMEN_ANSWER_THREAD`` overrides the choice;
 * private chats: text is a question or a command; a button press replaces the pressed message
   with its answer (further replies are sent as new messages); stickers, photos, voice,
@@ -195,11 +196,7 @@ class TelegramFrontend:
         if self.answer_in_thread:
             outcome = await asyncio.to_thread(self.conversation.handle, inbound)
         else:
-            try:
-                with never_wait():  # a store locked by another writer: WouldBlock, not a wait
-                    outcome = self.conversation.handle(inbound)
-            except WouldBlock:
-                outcome = await asyncio.to_thread(self.conversation.handle, inbound)
+            outcome = await self._handle_on_loop(inbound)
         context.actor = outcome.actor
         if outcome.actor is not None and outcome.actor.lang:
             self._remember_language(update.update_id, outcome.actor.lang)
@@ -210,6 +207,21 @@ class TelegramFrontend:
         else:
             await send(context.bot, inbound.chat_id, outcome.replies)
         self._languages.pop(update.update_id, None)
+
+    async def _handle_on_loop(self, inbound: Inbound):
+        """SQLite: a resident's update is answered on the event loop, without ever waiting for
+        the store's write lock (``never_wait``: a locked store gives way, and the call runs in a
+        worker thread). Staff and editors run in a thread from the start: their paths make
+        reports and start newsletter sends, work of a second, not of a millisecond."""
+        actor = None
+        try:
+            with never_wait():  # a store locked by another writer: WouldBlock, not a wait
+                actor = self.conversation.resolve(inbound)
+                if actor.member is None:
+                    return self.conversation.handle(inbound, actor)
+        except WouldBlock:
+            pass
+        return await asyncio.to_thread(self.conversation.handle, inbound, actor)
 
     def _inbound(self, update: Update, username: str | None) -> Inbound | None:
         """The transport-neutral form of an update; None for what no desk answers (a channel

@@ -121,9 +121,15 @@ class Conversation:
         self.newsletters = newsletters  # bot.newsletters.desk.NewsletterDesk, or None
         self.report: Callable[[], tuple[bytes, bytes]] | None = report
 
-    def handle(self, inbound: Inbound) -> Outcome:
-        """Resolve the actor, then route. Runs in a worker thread (``asyncio.to_thread``)."""
-        actor = self.actors.resolve(inbound.chat_id, private=inbound.private)
+    def resolve(self, inbound: Inbound) -> Actor:
+        """Who wrote: one store read (``bot/chat/actor.py``)."""
+        return self.actors.resolve(inbound.chat_id, private=inbound.private)
+
+    def handle(self, inbound: Inbound, actor: Actor | None = None) -> Outcome:
+        """Resolve the actor (unless given), then route. The Telegram layer calls it on the
+        event loop or in a worker thread (``handlers/frontend.py``)."""
+        if actor is None:
+            actor = self.resolve(inbound)
         with acting(actor):
             self.dialogue.remember_suggestion(inbound.chat_id, inbound.suggested)
             if inbound.kind is Kind.BUTTON:

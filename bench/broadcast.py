@@ -152,12 +152,17 @@ def main() -> int:
             "share_429<=0.01": all(r["share_429"] <= 0.01 for r in rounds),
         },
     }
+    emit(result, "broadcast")
+    return 0
+
+
+def emit(result: dict, name: str) -> None:
+    """Print a benchmark's JSON and keep a copy as ``bench/results/<name>-<time>.json``."""
     text = json.dumps(result, indent=2)
     print(text)
     keep = ROOT / "bench" / "results"
     keep.mkdir(exist_ok=True)
-    (keep / f"broadcast-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text + "\n")
-    return 0
+    (keep / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text + "\n")
 
 
 if __name__ == "__main__":

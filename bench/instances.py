@@ -29,16 +29,16 @@ measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from broadcast import emit  # noqa: E402
 
 from tests.support import fleet  # noqa: E402
 from tests.support.stores import PgDatabases, pg_url_of  # noqa: E402
@@ -136,11 +136,7 @@ def main() -> int:
         "median": medians,
         "targets_met": met,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    keep = ROOT / "bench" / "results"
-    keep.mkdir(exist_ok=True)
-    (keep / f"instances-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text + "\n")
+    emit(result, "instances")
     return 0
 
 

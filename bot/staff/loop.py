@@ -36,7 +36,9 @@ unclaimed, so the next tick (a minute later) sends them. A message that may have
 
 **Pace.** Every prompt, reminder and digest waits for a slot of the Telegram budget that the
 newsletters and every other instance share (``bot/store/budget.py``), so a newsletter and a
-morning's prompts together stay within ``ANKOMMEN_NEWSLETTER_RATE``.
+morning's prompts together stay within ``ANKOMMEN_NEWSLETTER_RATE``. At that pace a batch takes
+tens of seconds, so prompts and reminders are claimed ``CLAIM_GROUP`` (16) at a time: a process
+killed mid-batch leaves at most 16 claimed and unsent, which step 1 takes as sent.
 
 **The event loop never waits on the store.** ``StatusLoop`` is the async driver; every read and
 write of the rows is a method of ``PromptStore`` (``bot/staff/prompt_store.py``: synchronous, one
@@ -66,6 +68,8 @@ from bot.staff.prompt_store import LoopConfig, P, PromptStore
 from bot.store.budget import Budget
 
 log = logging.getLogger(__name__)
+
+CLAIM_GROUP = 16  # prompts or reminders claimed at once: at most these are lost to a kill -9
 
 
 @dataclass
@@ -119,13 +123,28 @@ class StatusLoop:
 
     # -- 3. send -------------------------------------------------------------------------------
     async def send_prompts(self, now: datetime, sender: Sender, result: TickResult) -> None:
+        """Up to ``batch`` prompts, claimed ``CLAIM_GROUP`` at a time: sending waits for the
+        budget's slots (a batch takes tens of seconds at 30 a second), and a row claimed is
+        taken as sent if the process dies (step 1), so few may be claimed and not yet sent."""
+        left, unsendable = self.config.batch, []
+        asked: set[tuple[str, int]] = set()  # (measure, who was asked) over the whole batch
+        while left > 0 and not result.paused:
+            claimed = await asyncio.to_thread(self.store.claim, now, min(CLAIM_GROUP, left))
+            if not claimed:
+                break
+            left -= len(claimed)
+            unsendable += await self._send_claimed(claimed, now, sender, result, asked)
+        # back to ``due`` only now: released at once, they would be claimed again this tick
+        await asyncio.to_thread(self.store.release, unsendable)
+        result.deferred += len(unsendable)
+
+    async def _send_claimed(
+        self, claimed: list, now: datetime, sender: Sender, result: TickResult, asked: set[tuple[str, int]]
+    ) -> list[int]:
+        """Send the prompts of ``claimed``; returns those with nobody to send to."""
         store = self.store
-        claimed = await asyncio.to_thread(store.claim, now, self.config.batch)
-        if not claimed:
-            return
         staff = await asyncio.to_thread(store.staff, {staff_id for _p, _m, staff_id in claimed})
         today = now.astimezone(self.tz).date()
-        asked: set[tuple[str, int]] = set()
         unsendable: list[int] = []
         for i, (prompt_id, measure, staff_id) in enumerate(claimed):
             member = staff.get(staff_id)
@@ -149,18 +168,24 @@ class StatusLoop:
             else:
                 result.failed += 1
                 log.warning("a status prompt could not be delivered: %s", outcome.value)
-        await asyncio.to_thread(store.release, unsendable)
-        result.deferred += len(unsendable)
+        return unsendable
 
     # -- 4. remind and escalate -----------------------------------------------------------------
     async def send_reminders(self, now: datetime, sender: Sender, result: TickResult) -> None:
-        rows = await asyncio.to_thread(
-            self.store.claim_follow_ups,
-            "reminded_at", "remind_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
-            self.config.batch,
-        )  # fmt: skip
-        if not rows:
-            return
+        """Up to ``batch`` reminders, claimed ``CLAIM_GROUP`` at a time, as the prompts."""
+        left = self.config.batch
+        while left > 0 and not result.paused:
+            rows = await asyncio.to_thread(
+                self.store.claim_follow_ups,
+                "reminded_at", "remind_at", now, (P.c.id, P.c.measure_number, P.c.staff_id, P.c.sent_to),
+                min(CLAIM_GROUP, left),
+            )  # fmt: skip
+            if not rows:
+                return
+            left -= len(rows)
+            await self._remind(rows, now, sender, result)
+
+    async def _remind(self, rows: list, now: datetime, sender: Sender, result: TickResult) -> None:
         staff = await asyncio.to_thread(self.store.staff, {r[2] for r in rows} | {r[3] for r in rows if r[3]})
         today = now.astimezone(self.tz).date()
         rows = sorted(rows)

@@ -232,14 +232,7 @@ def run_fleet(
 
             wait_until(finished, timeout)
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            stop_all(procs)
         sends = [(s.at, s.chat_id) for s in list(api.sent) if s.method == "sendMessage"]
         run = FleetRun(
             instances=instances,
@@ -265,6 +258,18 @@ def run_fleet(
         run.first_taken_over = min(arrivals) - kill_at if arrivals else None
     engine.dispose()
     return run
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM to every process still running, then wait for each (30 s, then SIGKILL)."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def reset(url: str) -> None:

@@ -9,7 +9,6 @@ concurrent ``getUpdates`` with 409 as Telegram does, so two pollers would show a
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from bot.store import db
 from bot.store.locks import Leadership, lock_key
 from tests.botapi import FakeBotApi
 from tests.helpers import run_cli, seed_subscribers, spawn_cli, wait_until
+from tests.support import fleet
 
 TOKEN = "123456:scale-out-test-token"
 
@@ -162,14 +162,7 @@ def test_three_instances_send_a_newsletter_while_one_is_killed(pg_url, engine_fo
             # getUpdates on a graceful stop) asks.
             assert api.conflicts <= 1
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            fleet.stop_all(procs)
         received = {c: n for c, n in api.delivered().items() if c not in (9001, 9002)}
     with Session(engine) as s:
         rows = dict(s.exec(select(Delivery.chat_id, Delivery.state)).all())

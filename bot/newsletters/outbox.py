@@ -184,11 +184,12 @@ class Outbox:
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
-            for step in (self.store.release, lambda: finish_done(self.store.engine)):
-                try:
-                    await asyncio.to_thread(step)
-                except Exception as exc:  # noqa: BLE001 - the leases expire; recover() does it
-                    log.error("outbox: could not release this run's rows: %s", type(exc).__name__)
+            try:  # claimed rows never started go back for any worker; counted, so the log says so
+                if released := await asyncio.to_thread(self.store.release):
+                    self.counts["released"] += released
+                await asyncio.to_thread(finish_done, self.store.engine)
+            except Exception as exc:  # noqa: BLE001 - the leases expire; recover() does it
+                log.error("outbox: could not release this run's rows: %s", type(exc).__name__)
         return self.counts
 
     async def _hold(self, stop: asyncio.Event, *, wait: bool = True) -> bool:

@@ -123,7 +123,9 @@ def test_postgres_terminated_while_the_outbox_delivers_loses_and_repeats_nothing
 
         counts = asyncio.run(deliver())
         received = api.delivered()
-    assert len(kills) == 4 and all(kills)
+    # How many writes a run takes depends on the machine's pace (a group covers 20 ms of slots):
+    # on a loaded machine the run can end before the 14th, so three kills are the least.
+    assert len(kills) >= 3 and all(kills)
     assert received == {c: 1 for c in chats}  # nothing lost, nothing twice
     with Session(engine) as s:
         states = s.exec(select(Delivery.state).where(Delivery.issue_id == issue)).all()

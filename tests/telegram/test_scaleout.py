@@ -190,7 +190,10 @@ def test_three_instances_send_a_newsletter_while_one_is_killed(pg_url, engine_fo
     # The work was shared (claims with SKIP LOCKED): both survivors delivered a part, and so
     # did the stopped instance (its rows in flight were recovered, or it said so as it stopped).
     assert all("newsletter delivery round" in t for t in survivors), survivors
-    assert "newsletter delivery" in texts[leader] or unknown
+    # (Killed with SIGKILL right after it claimed rows, it may have had none in flight and had
+    # no last word; that it held rows before the kill is asserted above.)
+    if kill == signal.SIGTERM:
+        assert "newsletter delivery" in texts[leader]
     assert not any("Traceback" in t for t in survivors)
     print(
         f"\n{kill.name}: {total} subscribers, {at_kill} delivered at the kill, "
